@@ -1,0 +1,163 @@
+"""Writes on accounts: invitations, memberships, login records."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from parcours.audit.models import Action
+from parcours.audit.services import audit_log
+
+from .models import Invitation, Membership, Organisation, Role, User
+
+INVITATION_SALT = "parcours.accounts.invitation"
+
+
+# --- Login records -------------------------------------------------------------------------
+
+def login_record(*, request, user: User) -> None:
+    organisation = getattr(request, "organisation", None)
+    audit_log(action=Action.LOGIN, request=request, actor=user, organisation=organisation, obj=user)
+
+
+def login_failed_record(*, request, credentials: dict) -> None:
+    """A failed login. The attempted identifier is not stored: only the account id if it exists."""
+    from .adapters import axes_username
+
+    email = axes_username(request, credentials)
+    user = User.objects.filter(email__iexact=email).only("pk").first() if email else None
+    audit_log(
+        action=Action.LOGIN_FAILED,
+        request=request,
+        actor=user,
+        object_type="accounts.user" if user else "",
+        object_id=user.pk if user else "",
+        details={"known_account": user is not None},
+    )
+
+
+# --- Invitations ---------------------------------------------------------------------------
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps({"i": invitation.pk}, salt=INVITATION_SALT)
+
+
+def invitation_url(invitation: Invitation) -> str:
+    return settings.SITE_URL + reverse("accounts:invitation-accept", args=[invitation_token(invitation)])
+
+
+@transaction.atomic
+def invitation_create(
+    *, organisation: Organisation, invited_by: User, email: str, role: Role | str,
+    first_name: str = "", last_name: str = "", request=None,
+) -> Invitation:
+    """Create (or reactivate) the account and membership, and e-mail a link to set a password."""
+    email = User.objects.normalize_email(email).strip().lower()
+    role = Role(role)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email, password=None, first_name=first_name, last_name=last_name)
+    if Membership.objects.filter(organisation=organisation, user=user).exists():
+        raise ValidationError(_("Cette personne est déjà membre de l'organisation."))
+    membership = Membership.objects.create(organisation=organisation, user=user, role=role)
+    invitation = Invitation.objects.create(
+        organisation=organisation,
+        membership=membership,
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    audit_log(action=Action.CREATE, request=request, organisation=organisation, obj=invitation,
+              details={"role": role.value, "membership": membership.pk, "user": user.pk})
+    _invitation_send(invitation)
+    return invitation
+
+
+def _invitation_send(invitation: Invitation) -> None:
+    context = {
+        "organisation": invitation.organisation,
+        "url": invitation_url(invitation),
+        "expires_at": invitation.expires_at,
+        "valid_days": settings.INVITATION_VALID_DAYS,
+    }
+    send_mail(
+        subject=_("Invitation à rejoindre Parcours"),
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.membership.user.email],
+    )
+
+
+def invitation_from_token(*, token: str, request=None) -> Invitation:
+    """The invitation a link points to, if it is still usable. Opening it is audited."""
+    try:
+        data = signing.loads(token, salt=INVITATION_SALT,
+                             max_age=timedelta(days=settings.INVITATION_VALID_DAYS))
+    except signing.BadSignature:
+        raise ValidationError(_("Ce lien d'invitation n'est pas valide ou a expiré.")) from None
+    with scopes_disabled():
+        invitation = (
+            Invitation.objects.select_related("membership__user", "organisation")
+            .filter(pk=data.get("i")).first()
+        )
+    if invitation is None or not invitation.is_usable:
+        raise ValidationError(_("Ce lien d'invitation n'est pas valide, a déjà servi ou a expiré."))
+    audit_log(action=Action.LINK_OPENED, request=request, organisation=invitation.organisation,
+              obj=invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, password: str, request=None) -> User:
+    """Set the invited user's password; the link cannot be used again."""
+    user = invitation.membership.user
+    validate_password(password, user)
+    with scopes_disabled():
+        claimed = Invitation.objects.filter(
+            pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ).update(accepted_at=timezone.now())
+    if not claimed:
+        raise ValidationError(_("Ce lien d'invitation a déjà servi ou a expiré."))
+    user.set_password(password)
+    user.is_active = True
+    user.save(update_fields=["password", "is_active"])
+    audit_log(action=Action.UPDATE, request=request, actor=user, organisation=invitation.organisation,
+              obj=invitation, details={"accepted": True})
+    return user
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, request=None) -> None:
+    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(revoked_at=timezone.now())
+    audit_log(action=Action.UPDATE, request=request, obj=invitation, details={"revoked": True})
+
+
+# --- Memberships ---------------------------------------------------------------------------
+
+@transaction.atomic
+def membership_update(*, membership: Membership, role: Role | str, is_active: bool, by: User,
+                      request=None) -> Membership:
+    """Change a member's role or deactivate them. An administrator cannot demote themselves."""
+    role = Role(role)
+    if membership.user_id == by.pk and (role != Role.ADMINISTRATOR or not is_active):
+        raise ValidationError(_("Vous ne pouvez pas retirer vos propres droits d'administration."))
+    changes = {}
+    if membership.role != role:
+        changes["role"] = [membership.role, role.value]
+    if membership.is_active != is_active:
+        changes["is_active"] = [membership.is_active, is_active]
+    if changes:
+        membership.role = role
+        membership.is_active = is_active
+        membership.save(update_fields=["role", "is_active"])
+        audit_log(action=Action.UPDATE, request=request, obj=membership, details=changes)
+    return membership

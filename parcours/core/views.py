@@ -1,0 +1,31 @@
+from django.db import connection
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from parcours.accounts.access import PUBLIC, access
+from parcours.accounts.models import Role
+
+HOME_TEMPLATES = {
+    Role.COORDINATOR: "core/home_coordinator.html",
+    Role.MANAGER: "core/home_manager.html",
+    Role.ADMINISTRATOR: "core/home_administrator.html",
+    Role.PROFESSIONAL: "core/home_professional.html",
+    Role.PARTNER: "core/home_partner.html",
+}
+
+
+@access(PUBLIC)
+def home(request):
+    """The landing page for visitors; each role's home page for members."""
+    membership = request.membership
+    if membership is None:
+        return render(request, "core/home_public.html")
+    return render(request, HOME_TEMPLATES[membership.role])
+
+
+@access(PUBLIC)
+def health(request):
+    """For load balancers: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")
