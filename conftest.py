@@ -1,0 +1,88 @@
+"""Test set-up shared by every app: fast settings and the cast of characters.
+
+The cast (as in healthchecks' alice/bob/charlie), so permission tests read like sentences:
+- ``claire``: coordinator of organisation A (``org_a``); ``hugo``: her colleague coordinator;
+- ``manon``: manager of A (figures only); ``alain``: administrator of A;
+- ``dr_martin``: a GP (professional) member of A; ``ines``: a nurse (professional) of A;
+- ``paul``: a partner of A; ``bruno``: coordinator of organisation B (``org_b``).
+"""
+
+import os
+
+os.environ.setdefault("PARCOURS_TESTING", "1")
+
+import pytest  # noqa: E402
+from django_scopes import scopes_disabled  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "http://testserver"
+
+
+@pytest.fixture
+def no_scope():
+    """Test bodies may set up data across organisations; code under test opens its own scope."""
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture
+def org_a(db):
+    from parcours.accounts.tests.factories import OrganisationFactory
+
+    return OrganisationFactory(name="CPTS de Vénissieux", slug="cpts-venissieux")
+
+
+@pytest.fixture
+def org_b(db):
+    from parcours.accounts.tests.factories import OrganisationFactory
+
+    return OrganisationFactory(name="CPTS Strasbourg Nord", slug="cpts-strasbourg-nord")
+
+
+def _member(org, role, email):
+    from parcours.accounts.tests.factories import member
+
+    return member(org, role, email=email)
+
+
+@pytest.fixture
+def claire(org_a):
+    return _member(org_a, "coordinator", "claire@example.org")
+
+
+@pytest.fixture
+def hugo(org_a):
+    return _member(org_a, "coordinator", "hugo@example.org")
+
+
+@pytest.fixture
+def manon(org_a):
+    return _member(org_a, "manager", "manon@example.org")
+
+
+@pytest.fixture
+def alain(org_a):
+    return _member(org_a, "administrator", "alain@example.org")
+
+
+@pytest.fixture
+def dr_martin(org_a):
+    return _member(org_a, "professional", "dr.martin@example.org")
+
+
+@pytest.fixture
+def ines(org_a):
+    return _member(org_a, "professional", "ines@example.org")
+
+
+@pytest.fixture
+def paul(org_a):
+    return _member(org_a, "partner", "paul@example.org")
+
+
+@pytest.fixture
+def bruno(org_b):
+    return _member(org_b, "coordinator", "bruno@example.org")
