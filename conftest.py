@@ -7,12 +7,8 @@ The cast (as in healthchecks' alice/bob/charlie), so permission tests read like 
 - ``paul``: a partner of A; ``bruno``: coordinator of organisation B (``org_b``).
 """
 
-import os
-
-os.environ.setdefault("PARCOURS_TESTING", "1")
-
-import pytest  # noqa: E402
-from django_scopes import scopes_disabled  # noqa: E402
+import pytest
+from django_scopes import scopes_disabled
 
 
 @pytest.fixture(autouse=True)

@@ -57,7 +57,7 @@ def invitation_url(invitation: Invitation) -> str:
 
 @transaction.atomic
 def invitation_create(
-    *, organisation: Organisation, invited_by: User, email: str, role: Role | str,
+    *, organisation: Organisation, invited_by: User | None, email: str, role: Role | str,
     first_name: str = "", last_name: str = "", request=None,
 ) -> Invitation:
     """Create (or reactivate) the account and membership, and e-mail a link to set a password."""
@@ -116,10 +116,19 @@ def invitation_from_token(*, token: str, request=None) -> Invitation:
 
 
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, password: str, request=None) -> User:
-    """Set the invited user's password; the link cannot be used again."""
+def invitation_accept(*, invitation: Invitation, password: str | None, request=None) -> User:
+    """Set the invited user's password; the link cannot be used again.
+
+    Someone who already has an account (another organisation) keeps their password: the
+    link only confirms the new membership, it never lets its holder replace a password.
+    """
     user = invitation.membership.user
-    validate_password(password, user)
+    if user.has_usable_password():
+        password = None
+    elif not password:
+        raise ValidationError(_("Choisissez un mot de passe."))
+    else:
+        validate_password(password, user)
     with scopes_disabled():
         claimed = Invitation.objects.filter(
             pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True,
@@ -127,9 +136,9 @@ def invitation_accept(*, invitation: Invitation, password: str, request=None) ->
         ).update(accepted_at=timezone.now())
     if not claimed:
         raise ValidationError(_("Ce lien d'invitation a déjà servi ou a expiré."))
-    user.set_password(password)
-    user.is_active = True
-    user.save(update_fields=["password", "is_active"])
+    if password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
     audit_log(action=Action.UPDATE, request=request, actor=user, organisation=invitation.organisation,
               obj=invitation, details={"accepted": True})
     return user
@@ -139,6 +148,17 @@ def invitation_accept(*, invitation: Invitation, password: str, request=None) ->
 def invitation_revoke(*, invitation: Invitation, request=None) -> None:
     Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(revoked_at=timezone.now())
     audit_log(action=Action.UPDATE, request=request, obj=invitation, details={"revoked": True})
+
+
+@transaction.atomic
+def organisation_create(*, name: str, slug: str, kind: str, admin_email: str) -> Invitation:
+    """A new structure on the instance, with its first administrator invited by e-mail."""
+    organisation = Organisation(name=name, slug=slug, kind=kind)
+    organisation.full_clean()
+    organisation.save()
+    audit_log(action=Action.CREATE, organisation=organisation, obj=organisation)
+    return invitation_create(organisation=organisation, invited_by=None, email=admin_email,
+                             role=Role.ADMINISTRATOR)
 
 
 # --- Memberships ---------------------------------------------------------------------------

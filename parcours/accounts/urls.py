@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "accounts"
-urlpatterns: list = []
+urlpatterns = [
+    path("administration/utilisateurs/", views.member_list, name="member-list"),
+    path("administration/utilisateurs/inviter/", views.member_invite, name="member-invite"),
+    path("administration/utilisateurs/<int:membership_id>/", views.member_edit, name="member-edit"),
+    path("invitation/<str:token>/", views.invitation_accept, name="invitation-accept"),
+    path("organisation/choisir/", views.organisation_choose, name="organisation-choose"),
+]

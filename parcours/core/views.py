@@ -3,7 +3,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from parcours.accounts.access import PUBLIC, access
-from parcours.accounts.models import Role
+from parcours.accounts.models import STAFF_ROLES, Role
+from parcours.territory import selectors as territory_selectors
 
 HOME_TEMPLATES = {
     Role.COORDINATOR: "core/home_coordinator.html",
@@ -20,7 +21,14 @@ def home(request):
     membership = request.membership
     if membership is None:
         return render(request, "core/home_public.html")
-    return render(request, HOME_TEMPLATES[membership.role])
+    context = {}
+    if membership.role in STAFF_ROLES:
+        organisation = request.organisation
+        context = {
+            "territory": territory_selectors.territory_for_organisation(organisation=organisation),
+            "territory_summary": territory_selectors.territory_summary(organisation=organisation),
+        }
+    return render(request, HOME_TEMPLATES[membership.role], context)
 
 
 @access(PUBLIC)
