@@ -63,7 +63,7 @@ take() {
     *.js | *.css) sed -i -E '/^[[:space:]]*(\/\/|\/\*)# sourceMappingURL=.*$/d' "$dest" ;;
   esac
   if grep -q "sourceMappingURL" "$dest"; then die "$3 still references a source map"; fi
-  echo "| \`$3\` | \`$2\` | \`$(sha256sum "$dest" | cut -c1-16)…\` |" >>"$FILES"
+  echo "| \`$3\` | \`$2\` | \`$(sha256sum "$dest" | cut -d " " -f 1)\` |" >>"$FILES"
 }
 
 licence_of() { sed -n -E 's/^[[:space:]]*"license":[[:space:]]*"([^"]+)".*/\1/p' "$WORK/$1/package/package.json" | head -n 1; }
