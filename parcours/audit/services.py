@@ -1,9 +1,12 @@
 """Writing the audit trail. Services and selectors call audit_log(); views never do."""
 
+import datetime
 import hashlib
+import ipaddress
 import json
 
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from .models import Action, AuditEvent
 
@@ -13,7 +16,8 @@ GENESIS_HASH = "0" * 64
 def event_hash(event: AuditEvent) -> str:
     """The hash of one event: its content plus the previous event's hash."""
     payload = {
-        "at": event.at.isoformat(timespec="microseconds"),
+        # In UTC, as the database gives it back, whatever time zone it was written in.
+        "at": event.at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
         "actor": event.actor_id,
         "organisation": event.organisation_id,
         "action": event.action,
@@ -34,8 +38,18 @@ CHAIN_LOCK_KEY = 7_245_001  # arbitrary constant for PostgreSQL's advisory lock
 def _lock_chain() -> None:
     """Serialise writers so that two events never share a predecessor.
 
-    PostgreSQL: a transaction-level advisory lock. SQLite: writers are already serialised
-    (transactions begin IMMEDIATE, taking the database write lock).
+    Must run inside the transaction that inserts the event (audit_log is atomic).
+
+    PostgreSQL: a transaction-level advisory lock, released at COMMIT or ROLLBACK of the
+    outermost transaction. Under READ COMMITTED the next statement (reading the last hash)
+    takes a fresh snapshot, so it sees the event the previous holder committed. The lock is
+    held until the caller's transaction ends: call audit_log() late in long transactions.
+
+    SQLite: writers are already serialised, transactions begin IMMEDIATE (settings) and so
+    hold the database write lock from their first statement. Were they DEFERRED, a writer
+    racing another would get "database is locked" rather than fork the chain.
+
+    Either way the unique constraint on ``previous_hash`` refuses a fork.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -43,9 +57,23 @@ def _lock_chain() -> None:
 
 
 def request_ip(request) -> str | None:
+    """The client address, normalised as the database stores it (or None if malformed)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")
+    except ValueError:
+        return None
+    return str(address)  # compressed IPv6, as PostgreSQL's inet gives it back
+
+
+def _as_stored(details: dict | None) -> dict:
+    """``details`` as the JSON column gives it back (tuples become lists, keys strings...).
+
+    The hash is computed on this copy, so it matches the row that is read back later, and
+    a caller changing its dict afterwards changes nothing.
+    """
+    return json.loads(json.dumps(details or {}))
 
 
 @transaction.atomic
@@ -67,8 +95,9 @@ def audit_log(
     personal data (identifiers, codes, counts only).
     """
     if request is not None:
-        if actor is None and getattr(request, "user", None) is not None and request.user.is_authenticated:
-            actor = request.user
+        user = getattr(request, "user", None)
+        if actor is None and user is not None and user.is_authenticated:
+            actor = user
         if organisation is None:
             organisation = getattr(request, "organisation", None)
     if obj is not None:
@@ -82,11 +111,13 @@ def audit_log(
         object_id=str(object_id),
         person_id=person_id,
         ip=request_ip(request),
-        details=details or {},
+        details=_as_stored(details),
     )
     _lock_chain()
-    last = AuditEvent.objects.order_by("-id").only("hash").first()
-    event.previous_hash = last.hash if last else GENESIS_HASH
+    # Dated once the lock is held, so that dates follow the chain (and id) order.
+    event.at = timezone.now()
+    last_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    event.previous_hash = last_hash or GENESIS_HASH
     event.hash = event_hash(event)
     event.save()
     return event
