@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from parcours.accounts.access import AUTHENTICATED, PUBLIC, declare_patterns
+from parcours.accounts.models import Role
 
 # allauth's views: login, logout, password reset, second factor, single sign-on.
 # Signup is closed (accounts are created by invitation); pages about one's own account
@@ -16,6 +17,8 @@ ALLAUTH_MEMBER_PAGES = {
         "mfa_reauthenticate", "socialaccount_connections",
     )
 }
+# Staff must keep their second factor: only professionals and partners may remove theirs.
+ALLAUTH_MEMBER_PAGES["mfa_deactivate_totp"] = (Role.PROFESSIONAL, Role.PARTNER)
 
 
 def _allauth_urls() -> list:

@@ -50,7 +50,11 @@ class OrganisationMiddleware:
             )
         request.membership = membership
         request.organisation = membership.organisation if membership else None
-        with scope(organisation=request.organisation):
+        # Without an organisation (visitors, users without membership) the scope is left
+        # empty, so that any query on an organisation's data raises: django-scopes would
+        # NOT filter at all for organisation=None.
+        tenant = {"organisation": request.organisation} if request.organisation else {}
+        with scope(**tenant):
             return self.get_response(request)
 
 

@@ -1,0 +1,116 @@
+"""Organisation B never sees organisation A's data: another organisation's object is 404.
+
+Every model that holds an organisation's data must have a check here; the first test fails
+when a model is added without one.
+"""
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+from django_scopes.exceptions import ScopeError
+
+from parcours.accounts.models import Invitation, Membership, Organisation
+from parcours.audit.services import audit_log
+
+pytestmark = pytest.mark.django_db
+
+# Models that belong to no organisation, with the reason.
+NOT_TENANT_DATA = {
+    "accounts.organisation": "the tenant itself",
+    "accounts.user": "a login; what it may see comes from its memberships",
+    "territory.commune": "national reference data (INSEE)",
+    "core.scheduledrun": "system bookkeeping of periodic jobs",
+}
+
+
+def belongs_to_an_organisation(model) -> bool:
+    manager = model._default_manager
+    scoped = hasattr(manager, "with_scopes_disabled")
+    direct = any(getattr(f, "related_model", None) is Organisation for f in model._meta.fields)
+    return scoped or direct
+
+
+def test_every_tenant_model_has_an_isolation_check():
+    ours = [m for m in apps.get_models() if m.__module__.startswith("parcours.")]
+    tenant = {m._meta.label_lower for m in ours if belongs_to_an_organisation(m)}
+    assert tenant - set(ISOLATION_CHECKS) == set(), "add an isolation check for these models"
+    unclassified = {m._meta.label_lower for m in ours} - tenant - set(NOT_TENANT_DATA)
+    assert unclassified == set(), "say whether these models hold an organisation's data"
+
+
+def test_every_scoped_query_outside_a_scope_raises():
+    for label in ISOLATION_CHECKS:
+        model = apps.get_model(label)
+        if label == "audit.auditevent":
+            continue  # deliberately unscoped, filtered explicitly by its selectors
+        with scope(), pytest.raises(ScopeError):
+            list(model.objects.all())
+
+
+def check_membership(client, alain, bruno, **_):
+    with scopes_disabled():
+        other = Membership.objects.get(user=bruno)
+    client.force_login(alain)
+    assert client.get(reverse("accounts:member-edit", args=[other.pk])).status_code == 404
+    assert bruno.email not in client.get(reverse("accounts:member-list")).content.decode()
+
+
+def check_invitation(client, alain, org_b, **_):
+    from parcours.accounts.services import invitation_create
+
+    with scopes_disabled():
+        invitation_create(organisation=org_b, invited_by=None, email="secret-b@example.org", role="partner")
+        assert Invitation.objects.filter(organisation=org_b).exists()
+    client.force_login(alain)
+    assert "secret-b@example.org" not in client.get(reverse("accounts:member-list")).content.decode()
+
+
+def check_auditevent(client, alain, org_b, **_):
+    audit_log(action="read", organisation=org_b, object_type="test.object", object_id="b-only", person_id=424242)
+    client.force_login(alain)
+    listing = client.get(reverse("audit:event-list"), {"person": 424242})
+    assert listing.status_code == 200 and "b-only" not in listing.content.decode()
+    export = client.get(reverse("audit:event-export"))
+    assert "b-only" not in b"".join(export.streaming_content).decode("utf-8-sig")
+
+
+def _territories(org_a, org_b):
+    from parcours.territory.models import Commune, PriorityNeighbourhood, Territory
+
+    with scopes_disabled():
+        a = Territory.objects.create(organisation=org_a, name="Territoire A")
+        b = Territory.objects.create(organisation=org_b, name="Territoire B")
+        a.communes.add(Commune.objects.create(insee="69259", name="Vénissieux", departement="69", region="84"))
+        b.communes.add(Commune.objects.create(insee="67482", name="Strasbourg", departement="67", region="44"))
+        PriorityNeighbourhood.objects.create(territory=b, name="Quartier secret B")
+    return a, b
+
+
+def check_territory(client, claire, org_a, org_b, **_):
+    _territories(org_a, org_b)
+    client.force_login(claire)
+    geojson = client.get(reverse("territory:communes-geojson")).json()
+    assert [f["properties"]["insee"] for f in geojson["features"]] == ["69259"]
+    assert "Strasbourg" not in client.get(reverse("territory:detail")).content.decode()
+
+
+def check_priorityneighbourhood(client, claire, org_a, org_b, **_):
+    _territories(org_a, org_b)
+    client.force_login(claire)
+    assert "Quartier secret B" not in client.get(reverse("territory:detail")).content.decode()
+    assert "Quartier secret B" not in client.get(reverse("core:home")).content.decode()
+
+
+ISOLATION_CHECKS = {
+    "accounts.membership": check_membership,
+    "accounts.invitation": check_invitation,
+    "audit.auditevent": check_auditevent,
+    "territory.territory": check_territory,
+    "territory.priorityneighbourhood": check_priorityneighbourhood,
+}
+
+
+@pytest.mark.parametrize("label", sorted(ISOLATION_CHECKS))
+def test_organisation_a_never_sees_organisation_b(label, client, claire, alain, bruno, org_a, org_b):
+    ISOLATION_CHECKS[label](client=client, claire=claire, alain=alain, bruno=bruno, org_a=org_a, org_b=org_b)
