@@ -12,7 +12,7 @@ DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d"]  # French first; ISO f
 class EventFilterForm(forms.Form):
     """The DPO page's filters (GET). Members are those of the request's organisation."""
 
-    person_id = forms.IntegerField(
+    person = forms.IntegerField(
         label=_("Identifiant de la personne"), required=False, min_value=1
     )
     actor = forms.TypedChoiceField(
@@ -50,6 +50,6 @@ class EventFilterForm(forms.Form):
     def filters(self) -> EventFilters:
         data = self.cleaned_data
         return EventFilters(
-            person_id=data["person_id"], actor_id=data["actor"], action=data["action"],
+            person_id=data["person"], actor_id=data["actor"], action=data["action"],
             date_from=data["date_from"], date_to=data["date_to"],
         )

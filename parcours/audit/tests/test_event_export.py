@@ -21,7 +21,7 @@ def test_it_exports_the_filtered_events_as_csv_for_excel(client, alain, claire, 
     audit_log(action=Action.READ, organisation=org_b, person_id=7)
     client.force_login(alain)
 
-    response = client.get(URL, {"person_id": 7})
+    response = client.get(URL, {"person": 7})
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -41,7 +41,7 @@ def test_it_records_the_export_with_filters_and_row_count(client, alain, org_a):
         audit_log(action=Action.READ, organisation=org_a, person_id=7)
     client.force_login(alain)
 
-    response = client.get(URL, {"person_id": 7, "date_from": "01/01/2026"})
+    response = client.get(URL, {"person": 7, "date_from": "01/01/2026"})
     _body, rows = read_csv(response)
 
     export = AuditEvent.objects.latest("id")
@@ -71,7 +71,7 @@ def test_it_neutralises_spreadsheet_formulas(client, alain, org_a):
 def test_it_refuses_bad_filters_in_french(client, alain, org_a):
     client.force_login(alain)
 
-    response = client.get(URL, {"person_id": "abc"})
+    response = client.get(URL, {"person": "abc"})
 
     assert response.status_code == 400
     assert "Saisissez un nombre entier." in response.content.decode()

@@ -46,7 +46,7 @@ def test_it_lists_the_organisations_events_newest_first(client, alain, events):
 def test_it_never_lists_another_organisations_events(client, alain, events):
     client.force_login(alain)
 
-    response = client.get(URL, {"person_id": 7})
+    response = client.get(URL, {"person": 7})
 
     assert listed_ids(response) == {events["claire_reads_7"].pk}
     assert events["bruno_reads_7"].pk not in listed_ids(client.get(URL))
@@ -55,7 +55,7 @@ def test_it_never_lists_another_organisations_events(client, alain, events):
 def test_it_filters_by_person(client, alain, events):
     client.force_login(alain)
 
-    response = client.get(URL, {"person_id": 8})
+    response = client.get(URL, {"person": 8})
 
     assert listed_ids(response) == {events["hugo_updates_8"].pk}
 
@@ -110,7 +110,7 @@ def test_it_filters_by_period_in_french_dates(client, alain, org_a, monkeypatch)
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"person_id": "abc"}, "Saisissez un nombre entier."),
+        ({"person": "abc"}, "Saisissez un nombre entier."),
         ({"date_from": "31/02/2026"}, "Saisissez une date valide."),
         ({"action": "hack"}, "Sélectionnez un choix valide."),
         ({"date_from": "12/03/2026", "date_to": "10/03/2026"},
