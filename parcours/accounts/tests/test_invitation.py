@@ -104,4 +104,4 @@ def test_it_refuses_inviting_an_existing_member(client, alain, claire):
 def test_it_reports_a_bad_email_in_french(client, alain):
     response = invite(client, alain, email="pas-une-adresse")
     assert response.status_code == 200
-    assert "Saisissez une adresse e-mail valide" in response.content.decode()
+    assert "Saisissez une adresse de courriel valide" in response.content.decode()

@@ -33,12 +33,13 @@ def test_it_refuses_a_wrong_second_factor_code(client, claire):
 
 
 def test_it_sends_staff_without_second_factor_to_set_it_up(client, org_a):
-    from parcours.accounts.tests.factories import UserFactory
     from parcours.accounts.models import Membership
+    from parcours.accounts.tests.factories import UserFactory
 
     user = UserFactory()
     Membership.objects.create(organisation=org_a, user=user, role="manager")
-    client.force_login(user)
+    response = client.post("/comptes/login/", {"login": user.email, "password": TEST_PASSWORD})
+    assert response.status_code == 302
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/comptes/2fa/totp/activate/"

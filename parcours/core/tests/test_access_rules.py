@@ -65,7 +65,7 @@ MATRIX = {
     "account_change_password":          (302, 200, 200, 200, 200, 200),
     "account_set_password":             (302, 302, 302, 302, 302, 302),
     "account_reset_password":           (200, 200, 200, 200, 200, 200),
-    "account_confirm_login_code":       (404, 404, 404, 404, 404, 404),
+    "account_confirm_login_code":       (302, 302, 302, 302, 302, 302),  # no code login pending
     "account_confirm_email":            (200, 200, 200, 200, 200, 200),
     "account_reset_password_from_key":  (200, 200, 200, 200, 200, 200),
     "account_reset_password_from_key_done": (200, 200, 200, 200, 200, 200),
@@ -76,10 +76,10 @@ MATRIX = {
     "mfa_activate_totp":                (302, 302, 302, 302, 200, 200),
     "mfa_deactivate_totp":              (302, 403, 403, 403, 404, 404),
     "mfa_view_recovery_codes":          (302, 404, 404, 404, 404, 404),
-    "mfa_generate_recovery_codes":      (302, 200, 200, 200, 302, 302),
+    "mfa_generate_recovery_codes":      (302, 302, 302, 302, 200, 200),  # staff: password again
     "mfa_download_recovery_codes":      (302, 404, 404, 404, 404, 404),
     "socialaccount_login_cancelled":    (200, 200, 200, 200, 200, 200),
-    "socialaccount_login_error":        (200, 200, 200, 200, 200, 200),
+    "socialaccount_login_error":        (401, 401, 401, 401, 401, 401),
     "socialaccount_signup":             (302, 302, 302, 302, 302, 302),
     "socialaccount_connections":        (302, 200, 200, 200, 200, 200),
     "social/login/cancelled/":          (301, 301, 301, 301, 301, 301),

@@ -26,7 +26,8 @@ def run_production(code: str, **extra_env) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_") and k != "DEBUG"}
     env.update(PARCOURS_ENV="production", SECRET_KEY=PROD_KEY, ALLOWED_HOSTS="parcours.example.org",
                DATABASE_URL=f"sqlite:///{settings.BASE_DIR / 'var' / 'prod-check.sqlite3'}",
-               PARCOURS_DEMO="0", DJANGO_SETTINGS_MODULE="parcours.settings", **extra_env)
+               PARCOURS_DEMO="0", DJANGO_SETTINGS_MODULE="parcours.settings")
+    env.update(extra_env)
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR,
                           capture_output=True, text=True, timeout=120)
 
