@@ -42,6 +42,10 @@ AuditEventManager = models.Manager.from_queryset(AuditEventQuerySet)
 class AuditEvent(models.Model):
     """One event. Rows are chained by hash; they are never updated nor deleted.
 
+    Append-only in three layers: save()/delete() and the queryset refuse in Python; database
+    triggers (migration 0003) refuse raw SQL; ``manage.py audit_verify`` detects what got
+    past them (someone with the rights to switch triggers off).
+
     ``details`` never holds personal data: identifiers and codes only.
     Not scoped by django-scopes on purpose: login failures have no organisation, and the
     DPO selectors filter by organisation explicitly.

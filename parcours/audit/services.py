@@ -42,7 +42,8 @@ def _lock_chain() -> None:
 
     PostgreSQL: a transaction-level advisory lock, released at COMMIT or ROLLBACK of the
     outermost transaction. Under READ COMMITTED the next statement (reading the last hash)
-    takes a fresh snapshot, so it sees the event the previous holder committed. The lock is
+    takes a fresh snapshot, so it sees the event the previous holder committed (under
+    REPEATABLE READ it might not: the unique constraint below then fails the insert). The lock is
     held until the caller's transaction ends: call audit_log() late in long transactions.
 
     SQLite: writers are already serialised, transactions begin IMMEDIATE (settings) and so
