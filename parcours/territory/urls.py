@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "territory"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.detail, name="detail"),
+    path("communes.geojson", views.communes_geojson, name="communes-geojson"),
+]
