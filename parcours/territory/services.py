@@ -79,6 +79,10 @@ UPDATED_FIELDS = (
 )
 
 
+class UnknownCommune(ValueError):
+    """A centres row names a commune missing from the official list."""
+
+
 @dataclass(frozen=True)
 class RowIssue:
     """A rejected or skipped row: where it is (line of a CSV, record of a JSON list) and why."""
@@ -86,6 +90,7 @@ class RowIssue:
     line: int | None
     reason: str
     place: str = "ligne"
+    unknown_commune: bool = False
 
     def __str__(self) -> str:
         return self.reason if self.line is None else f"{self.place} {self.line} : {self.reason}"
@@ -114,6 +119,13 @@ class CommuneImportReport:
                 _("%(count)s erreur(s) : aucune donnée n'a été enregistrée.")
                 % {"count": len(self.errors)}
             )
+            if any(issue.unknown_commune for issue in self.errors):
+                lines.append(
+                    _(
+                        "Une commune inconnue a souvent fusionné depuis la date du fichier : "
+                        "l'option --skip-unknown ignore ces lignes en les listant."
+                    )
+                )
         else:
             lines.append(
                 _(
@@ -271,6 +283,9 @@ def _read_centres(
         line = reader.line_num
         try:
             parsed = _centre_row(row, columns, known, skip_unknown)
+        except UnknownCommune as error:
+            report.errors.append(RowIssue(line, str(error), _("ligne"), unknown_commune=True))
+            continue
         except ValueError as error:
             report.errors.append(RowIssue(line, str(error), _("ligne")))
             continue
@@ -344,7 +359,7 @@ def _centre_row(row: dict, columns: dict[str, str], known: set[str], skip_unknow
         unknown = _("commune inconnue « %(code)s »") % {"code": code}
         if skip_unknown:
             return unknown + _(", ligne ignorée")
-        raise ValueError(unknown)
+        raise UnknownCommune(unknown)
     return code, point
 
 

@@ -33,6 +33,7 @@ def test_it_refuses_the_real_sample_with_merged_communes_unless_told_to_skip_the
     assert not report.ok
     assert {issue.reason for issue in report.errors} >= {"commune inconnue « 02311 »"}
     assert all("commune inconnue" in issue.reason for issue in report.errors)
+    assert "--skip-unknown" in report.summary()
     assert Commune.objects.count() == 0
 
 
