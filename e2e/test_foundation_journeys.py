@@ -15,12 +15,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def log_in(page, user, *, second_factor: bool):
     page.goto("/comptes/login/")
-    page.get_by_label("Adresse e-mail").fill(user.email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
+    page.get_by_label(re.compile("Courriel|Adresse e-mail")).fill(user.email)
+    page.get_by_label(re.compile("^Mot de passe")).fill(TEST_PASSWORD)
     page.get_by_role("button", name=re.compile("Se connecter|Connexion")).click()
     if second_factor:
         page.get_by_label(re.compile("Code")).fill(totp_now(user.totp_secret))
-        page.get_by_role("button", name=re.compile("Valider|Se connecter|Connexion|S'authentifier")).click()
+        page.get_by_role(
+            "button", name=re.compile("Valider|Se connecter|Connexion|S'authentifier")
+        ).click()
     expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
 
 
@@ -54,26 +56,26 @@ def test_manager_is_refused_the_user_administration(page, manon):
 
 def test_administrator_invites_a_user_who_sets_a_password_from_the_email(page, alain, browser):
     log_in(page, alain, second_factor=True)
-    page.get_by_role("link", name="Utilisateurs").click()
+    page.get_by_role("navigation").get_by_role("link", name="Utilisateurs").click()
     page.get_by_role("link", name="Inviter un utilisateur").click()
     page.get_by_label("Adresse e-mail").fill("sophie.invitee@example.org")
     page.get_by_label("Prénom").fill("Sophie")
-    page.get_by_label("Nom").fill("Invitée")
+    page.get_by_label("Nom", exact=True).fill("Invitée")
     page.get_by_label("Rôle").select_option("professional")
     page.get_by_role("button", name="Envoyer l'invitation").click()
     expect(page.get_by_text("L'invitation a été envoyée.")).to_be_visible()
-    expect(page.get_by_role("cell", name="sophie.invitee@example.org")).to_be_visible()
+    expect(page.get_by_role("cell", name="sophie.invitee@example.org", exact=True)).to_be_visible()
 
     assert len(mail.outbox) == 1
     link = re.search(r"https?://\S+/invitation/\S+/", mail.outbox[0].body).group(0)
     invited = browser.new_context(locale="fr-FR").new_page()
     invited.goto(link)
-    invited.get_by_label("Mot de passe", exact=True).fill("Sophie-choisit-2026!")
-    invited.get_by_label("Confirmation du mot de passe").fill("Sophie-choisit-2026!")
+    invited.get_by_label(re.compile("^Mot de passe")).first.fill("Sophie-choisit-2026!")
+    invited.get_by_label(re.compile("^Confirmation du mot de passe")).fill("Sophie-choisit-2026!")
     invited.get_by_role("button", name="Enregistrer mon mot de passe").click()
     expect(invited.get_by_text("Votre mot de passe est enregistré")).to_be_visible()
-    invited.get_by_label("Adresse e-mail").fill("sophie.invitee@example.org")
-    invited.get_by_label("Mot de passe").fill("Sophie-choisit-2026!")
+    invited.get_by_label(re.compile("Courriel|Adresse e-mail")).fill("sophie.invitee@example.org")
+    invited.get_by_label(re.compile("^Mot de passe")).fill("Sophie-choisit-2026!")
     invited.get_by_role("button", name=re.compile("Se connecter|Connexion")).click()
     expect(invited.get_by_role("button", name="Se déconnecter")).to_be_visible()
     invited.context.close()

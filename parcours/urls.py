@@ -11,10 +11,19 @@ from parcours.accounts.models import Role
 ALLAUTH_MEMBER_PAGES = {
     name: (AUTHENTICATED,)
     for name in (
-        "account_email", "account_change_password", "account_set_password", "account_reauthenticate",
-        "account_logout", "mfa_index", "mfa_activate_totp", "mfa_deactivate_totp",
-        "mfa_view_recovery_codes", "mfa_generate_recovery_codes", "mfa_download_recovery_codes",
-        "mfa_reauthenticate", "socialaccount_connections",
+        "account_email",
+        "account_change_password",
+        "account_set_password",
+        "account_reauthenticate",
+        "account_logout",
+        "mfa_index",
+        "mfa_activate_totp",
+        "mfa_deactivate_totp",
+        "mfa_view_recovery_codes",
+        "mfa_generate_recovery_codes",
+        "mfa_download_recovery_codes",
+        "mfa_reauthenticate",
+        "socialaccount_connections",
     )
 }
 # Staff must keep their second factor: only professionals and partners may remove theirs.
@@ -24,7 +33,9 @@ ALLAUTH_MEMBER_PAGES["mfa_deactivate_totp"] = (Role.PROFESSIONAL, Role.PARTNER)
 def _allauth_urls() -> list:
     from allauth import urls as allauth_urls
 
-    return declare_patterns(allauth_urls.urlpatterns, default=(PUBLIC,), overrides=ALLAUTH_MEMBER_PAGES)
+    return declare_patterns(
+        allauth_urls.urlpatterns, default=(PUBLIC,), overrides=ALLAUTH_MEMBER_PAGES
+    )
 
 
 urlpatterns = [

@@ -100,7 +100,9 @@ def declare_patterns(patterns: list, default: Iterable[str], overrides: dict | N
         elif isinstance(pattern, URLPattern):
             spec = overrides.get(pattern.name, default)
             callback = access(*spec)(pattern.callback)
-            declared.append(URLPattern(pattern.pattern, callback, pattern.default_args, pattern.name))
+            declared.append(
+                URLPattern(pattern.pattern, callback, pattern.default_args, pattern.name)
+            )
         else:  # pragma: no cover
             raise TypeError(pattern)
     return declared

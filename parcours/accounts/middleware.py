@@ -61,8 +61,14 @@ class OrganisationMiddleware:
 class SecondFactorRequiredMiddleware:
     """Staff roles must have a TOTP authenticator: until they do, send them to set it up."""
 
-    ALLOWED_URL_NAMES = ("mfa_activate_totp", "account_logout", "mfa_index", "mfa_generate_recovery_codes",
-                         "mfa_view_recovery_codes", "mfa_download_recovery_codes")
+    ALLOWED_URL_NAMES = (
+        "mfa_activate_totp",
+        "account_logout",
+        "mfa_index",
+        "mfa_generate_recovery_codes",
+        "mfa_view_recovery_codes",
+        "mfa_download_recovery_codes",
+    )
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -71,7 +77,10 @@ class SecondFactorRequiredMiddleware:
     def __call__(self, request):
         membership = getattr(request, "membership", None)
         if membership is not None and membership.requires_second_factor:
-            if not request.path.startswith(settings.STATIC_URL) and request.path not in self.allowed_paths():
+            if (
+                not request.path.startswith(settings.STATIC_URL)
+                and request.path not in self.allowed_paths()
+            ):
                 if not selectors.user_has_second_factor(user=request.user):
                     return redirect("mfa_activate_totp")
         return self.get_response(request)

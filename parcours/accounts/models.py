@@ -90,10 +90,15 @@ class Membership(models.Model):
     """A user's role in one organisation. A user may belong to several organisations."""
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("organisation")
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        verbose_name=_("organisation"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="memberships",
         verbose_name=_("utilisateur"),
     )
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices)
@@ -105,7 +110,9 @@ class Membership(models.Model):
     class Meta:
         verbose_name = _("adhésion")
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "user"], name="membership_unique_user_per_organisation")
+            models.UniqueConstraint(
+                fields=["organisation", "user"], name="membership_unique_user_per_organisation"
+            )
         ]
 
     def __str__(self) -> str:
@@ -119,8 +126,12 @@ class Membership(models.Model):
 class Invitation(models.Model):
     """An administrator invites someone by e-mail; the link lets them set a password."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="invitations")
-    membership = models.OneToOneField(Membership, on_delete=models.PROTECT, related_name="invitation")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="invitations"
+    )
+    membership = models.OneToOneField(
+        Membership, on_delete=models.PROTECT, related_name="invitation"
+    )
     invited_by = models.ForeignKey(  # empty when created from the command line
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -134,6 +145,13 @@ class Invitation(models.Model):
     class Meta:
         verbose_name = _("invitation")
 
+    def __str__(self) -> str:
+        return f"invitation #{self.pk}"
+
     @property
     def is_usable(self) -> bool:
-        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )

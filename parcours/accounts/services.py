@@ -24,6 +24,7 @@ INVITATION_SALT = "parcours.accounts.invitation"
 
 # --- Login records -------------------------------------------------------------------------
 
+
 def login_record(*, request, user: User) -> None:
     organisation = getattr(request, "organisation", None)
     audit_log(action=Action.LOGIN, request=request, actor=user, organisation=organisation, obj=user)
@@ -45,27 +46,48 @@ def login_failed_record(*, request, credentials: dict) -> None:
     )
 
 
+def email_mark_verified(*, user: User) -> None:
+    """Record the login address as verified for allauth (the person proved they receive it:
+    they followed the e-mailed link). allauth refuses to set up a second factor otherwise."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+
+
 # --- Invitations ---------------------------------------------------------------------------
+
 
 def invitation_token(invitation: Invitation) -> str:
     return signing.dumps({"i": invitation.pk}, salt=INVITATION_SALT)
 
 
 def invitation_url(invitation: Invitation) -> str:
-    return settings.SITE_URL + reverse("accounts:invitation-accept", args=[invitation_token(invitation)])
+    return settings.SITE_URL + reverse(
+        "accounts:invitation-accept", args=[invitation_token(invitation)]
+    )
 
 
 @transaction.atomic
 def invitation_create(
-    *, organisation: Organisation, invited_by: User | None, email: str, role: Role | str,
-    first_name: str = "", last_name: str = "", request=None,
+    *,
+    organisation: Organisation,
+    invited_by: User | None,
+    email: str,
+    role: Role | str,
+    first_name: str = "",
+    last_name: str = "",
+    request=None,
 ) -> Invitation:
     """Create (or reactivate) the account and membership, and e-mail a link to set a password."""
     email = User.objects.normalize_email(email).strip().lower()
     role = Role(role)
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
-        user = User.objects.create_user(email, password=None, first_name=first_name, last_name=last_name)
+        user = User.objects.create_user(
+            email, password=None, first_name=first_name, last_name=last_name
+        )
     if Membership.objects.filter(organisation=organisation, user=user).exists():
         raise ValidationError(_("Cette personne est déjà membre de l'organisation."))
     membership = Membership.objects.create(organisation=organisation, user=user, role=role)
@@ -75,8 +97,13 @@ def invitation_create(
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
     )
-    audit_log(action=Action.CREATE, request=request, organisation=organisation, obj=invitation,
-              details={"role": role.value, "membership": membership.pk, "user": user.pk})
+    audit_log(
+        action=Action.CREATE,
+        request=request,
+        organisation=organisation,
+        obj=invitation,
+        details={"role": role.value, "membership": membership.pk, "user": user.pk},
+    )
     _invitation_send(invitation)
     return invitation
 
@@ -99,19 +126,25 @@ def _invitation_send(invitation: Invitation) -> None:
 def invitation_from_token(*, token: str, request=None) -> Invitation:
     """The invitation a link points to, if it is still usable. Opening it is audited."""
     try:
-        data = signing.loads(token, salt=INVITATION_SALT,
-                             max_age=timedelta(days=settings.INVITATION_VALID_DAYS))
+        data = signing.loads(
+            token, salt=INVITATION_SALT, max_age=timedelta(days=settings.INVITATION_VALID_DAYS)
+        )
     except signing.BadSignature:
         raise ValidationError(_("Ce lien d'invitation n'est pas valide ou a expiré.")) from None
     with scopes_disabled():
         invitation = (
             Invitation.objects.select_related("membership__user", "organisation")
-            .filter(pk=data.get("i")).first()
+            .filter(pk=data.get("i"))
+            .first()
         )
     if invitation is None or not invitation.is_usable:
         raise ValidationError(_("Ce lien d'invitation n'est pas valide, a déjà servi ou a expiré."))
-    audit_log(action=Action.LINK_OPENED, request=request, organisation=invitation.organisation,
-              obj=invitation)
+    audit_log(
+        action=Action.LINK_OPENED,
+        request=request,
+        organisation=invitation.organisation,
+        obj=invitation,
+    )
     return invitation
 
 
@@ -131,7 +164,9 @@ def invitation_accept(*, invitation: Invitation, password: str | None, request=N
         validate_password(password, user)
     with scopes_disabled():
         claimed = Invitation.objects.filter(
-            pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True,
+            pk=invitation.pk,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
             expires_at__gt=timezone.now(),
         ).update(accepted_at=timezone.now())
     if not claimed:
@@ -139,14 +174,23 @@ def invitation_accept(*, invitation: Invitation, password: str | None, request=N
     if password:
         user.set_password(password)
         user.save(update_fields=["password"])
-    audit_log(action=Action.UPDATE, request=request, actor=user, organisation=invitation.organisation,
-              obj=invitation, details={"accepted": True})
+    email_mark_verified(user=user)
+    audit_log(
+        action=Action.UPDATE,
+        request=request,
+        actor=user,
+        organisation=invitation.organisation,
+        obj=invitation,
+        details={"accepted": True},
+    )
     return user
 
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, request=None) -> None:
-    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(revoked_at=timezone.now())
+    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     audit_log(action=Action.UPDATE, request=request, obj=invitation, details={"revoked": True})
 
 
@@ -157,15 +201,18 @@ def organisation_create(*, name: str, slug: str, kind: str, admin_email: str) ->
     organisation.full_clean()
     organisation.save()
     audit_log(action=Action.CREATE, organisation=organisation, obj=organisation)
-    return invitation_create(organisation=organisation, invited_by=None, email=admin_email,
-                             role=Role.ADMINISTRATOR)
+    return invitation_create(
+        organisation=organisation, invited_by=None, email=admin_email, role=Role.ADMINISTRATOR
+    )
 
 
 # --- Memberships ---------------------------------------------------------------------------
 
+
 @transaction.atomic
-def membership_update(*, membership: Membership, role: Role | str, is_active: bool, by: User,
-                      request=None) -> Membership:
+def membership_update(
+    *, membership: Membership, role: Role | str, is_active: bool, by: User, request=None
+) -> Membership:
     """Change a member's role or deactivate them. An administrator cannot demote themselves."""
     role = Role(role)
     if membership.user_id == by.pk and (role != Role.ADMINISTRATOR or not is_active):

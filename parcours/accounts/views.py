@@ -23,7 +23,10 @@ def member_invite(request):
     if request.method == "POST" and form.is_valid():
         try:
             services.invitation_create(
-                organisation=request.organisation, invited_by=request.user, request=request, **form.cleaned_data
+                organisation=request.organisation,
+                invited_by=request.user,
+                request=request,
+                **form.cleaned_data,
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -35,12 +38,16 @@ def member_invite(request):
 
 @access(Role.ADMINISTRATOR)
 def member_edit(request, membership_id: int):
-    membership = selectors.membership_get(organisation=request.organisation, membership_id=membership_id)
+    membership = selectors.membership_get(
+        organisation=request.organisation, membership_id=membership_id
+    )
     initial = {"role": membership.role, "is_active": membership.is_active}
     form = MembershipForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.membership_update(membership=membership, by=request.user, request=request, **form.cleaned_data)
+            services.membership_update(
+                membership=membership, by=request.user, request=request, **form.cleaned_data
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -55,7 +62,9 @@ def invitation_accept(request, token: str):
     try:
         invitation = services.invitation_from_token(token=token, request=request)
     except ValidationError as error:
-        return render(request, "accounts/invitation_invalid.html", {"error": error.messages[0]}, status=410)
+        return render(
+            request, "accounts/invitation_invalid.html", {"error": error.messages[0]}, status=410
+        )
     needs_password = not invitation.membership.user.has_usable_password()
     form = SetPasswordForm(request.POST or None) if needs_password else OrganisationChoiceForm()
     if request.method == "POST" and (not needs_password or form.is_valid()):
@@ -65,9 +74,15 @@ def invitation_accept(request, token: str):
         except ValidationError as error:
             form.add_error("password1", error)
         else:
-            messages.success(request, _("Votre mot de passe est enregistré. Vous pouvez vous connecter."))
+            messages.success(
+                request, _("Votre mot de passe est enregistré. Vous pouvez vous connecter.")
+            )
             return redirect("account_login")
-    return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation, "needs_password": needs_password})
+    return render(
+        request,
+        "accounts/invitation_accept.html",
+        {"form": form, "invitation": invitation, "needs_password": needs_password},
+    )
 
 
 @access(AUTHENTICATED)
@@ -77,6 +92,8 @@ def organisation_choose(request):
     form = OrganisationChoiceForm(request.POST)
     if form.is_valid():
         chosen = form.cleaned_data["organisation"]
-        if any(m.organisation_id == chosen for m in selectors.memberships_for_user(user=request.user)):
+        if any(
+            m.organisation_id == chosen for m in selectors.memberships_for_user(user=request.user)
+        ):
             request.session[ORGANISATION_KEY] = chosen
     return redirect("core:home")

@@ -27,17 +27,31 @@ def _cell(value) -> str:
 
 def _headers() -> list[str]:
     return [
-        _("N°"), _("Date"), _("Action"), _("Utilisateur"), _("Type d'objet"),
-        _("Identifiant de l'objet"), _("Personne concernée"), _("Adresse IP"), _("Détails"),
+        _("N°"),
+        _("Date"),
+        _("Action"),
+        _("Utilisateur"),
+        _("Type d'objet"),
+        _("Identifiant de l'objet"),
+        _("Personne concernée"),
+        _("Adresse IP"),
+        _("Détails"),
         _("Empreinte"),
     ]
 
 
 def _row(event: AuditEvent) -> list[str]:
     values = [
-        event.pk, timezone.localtime(event.at).strftime("%d/%m/%Y %H:%M:%S"),
-        event.get_action_display(), event.actor_display, event.object_type, event.object_id,
-        event.person_id, event.ip, event.details_display, event.hash,
+        event.pk,
+        timezone.localtime(event.at).strftime("%d/%m/%Y %H:%M:%S"),
+        event.get_action_display(),
+        event.actor_display,
+        event.object_type,
+        event.object_id,
+        event.person_id,
+        event.ip,
+        event.details_display,
+        event.hash,
     ]
     return [_cell(value) for value in values]
 

@@ -12,9 +12,7 @@ DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d"]  # French first; ISO f
 class EventFilterForm(forms.Form):
     """The DPO page's filters (GET). Members are those of the request's organisation."""
 
-    person = forms.IntegerField(
-        label=_("Identifiant de la personne"), required=False, min_value=1
-    )
+    person = forms.IntegerField(label=_("Identifiant de la personne"), required=False, min_value=1)
     actor = forms.TypedChoiceField(
         label=_("Utilisateur"), required=False, coerce=int, empty_value=None
     )
@@ -22,11 +20,15 @@ class EventFilterForm(forms.Form):
         label=_("Action"), required=False, choices=[("", _("Toutes"))] + Action.choices
     )
     date_from = forms.DateField(
-        label=_("Du"), required=False, input_formats=DATE_INPUT_FORMATS,
+        label=_("Du"),
+        required=False,
+        input_formats=DATE_INPUT_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
-        label=_("Au"), required=False, input_formats=DATE_INPUT_FORMATS,
+        label=_("Au"),
+        required=False,
+        input_formats=DATE_INPUT_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
@@ -50,6 +52,9 @@ class EventFilterForm(forms.Form):
     def filters(self) -> EventFilters:
         data = self.cleaned_data
         return EventFilters(
-            person_id=data["person"], actor_id=data["actor"], action=data["action"],
-            date_from=data["date_from"], date_to=data["date_to"],
+            person_id=data["person"],
+            actor_id=data["actor"],
+            action=data["action"],
+            date_from=data["date_from"],
+            date_to=data["date_to"],
         )

@@ -60,12 +60,17 @@ def _event_problem(event: AuditEvent, expected_previous: str) -> str:
 
 def _describe(problem: str, event: AuditEvent) -> str:
     messages = {
-        "altered": _("le contenu de l'événement %(id)s a été modifié après son écriture "
-                     "(son empreinte ne correspond plus)."),
-        "missing_predecessor": _("l'événement qui précédait l'événement %(id)s est introuvable "
-                                 "(supprimé, ou réécrit avec une nouvelle empreinte)."),
-        "broken_link": _("l'événement %(id)s ne suit pas l'événement précédent de la chaîne "
-                         "(maillon rompu)."),
+        "altered": _(
+            "le contenu de l'événement %(id)s a été modifié après son écriture "
+            "(son empreinte ne correspond plus)."
+        ),
+        "missing_predecessor": _(
+            "l'événement qui précédait l'événement %(id)s est introuvable "
+            "(supprimé, ou réécrit avec une nouvelle empreinte)."
+        ),
+        "broken_link": _(
+            "l'événement %(id)s ne suit pas l'événement précédent de la chaîne (maillon rompu)."
+        ),
     }
     return messages[problem] % {"id": event.pk}
 

@@ -15,13 +15,17 @@ from django_scopes import scopes_disabled
 from faker import Faker
 
 from parcours.accounts.models import STAFF_ROLES, Membership, Organisation, Role, User
+from parcours.accounts.services import email_mark_verified
 from parcours.audit.models import Action
 from parcours.audit.services import audit_log
 from parcours.territory.services import territory_load_demo
 
 DEMO_PASSWORD = "parcours-demo-2026"  # noqa: S105 (demo mode only, printed on purpose)
-DEMO_ORGANISATION = {"slug": "cpts-venissieux", "name": "CPTS de Vénissieux (démo)",
-                     "kind": Organisation.Kind.CPTS}
+DEMO_ORGANISATION = {
+    "slug": "cpts-venissieux",
+    "name": "CPTS de Vénissieux (démo)",
+    "kind": Organisation.Kind.CPTS,
+}
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,9 @@ SYNTHETIC_MEMBERS = [Role.COORDINATOR] * 2 + [Role.PROFESSIONAL] * 8 + [Role.PAR
 
 def _require_demo_mode() -> None:
     if not settings.DEMO:
-        raise ImproperlyConfigured("The demo is only loaded with PARCOURS_DEMO on (never in production).")
+        raise ImproperlyConfigured(
+            "The demo is only loaded with PARCOURS_DEMO on (never in production)."
+        )
 
 
 @transaction.atomic
@@ -51,9 +57,15 @@ def demo_load() -> Organisation:
     _require_demo_mode()
     with scopes_disabled():
         organisation, created = Organisation.objects.get_or_create(
-            slug=DEMO_ORGANISATION["slug"], defaults=DEMO_ORGANISATION)
+            slug=DEMO_ORGANISATION["slug"], defaults=DEMO_ORGANISATION
+        )
         if created:
-            audit_log(action=Action.CREATE, organisation=organisation, obj=organisation, details={"demo": True})
+            audit_log(
+                action=Action.CREATE,
+                organisation=organisation,
+                obj=organisation,
+                details={"demo": True},
+            )
         territory_load_demo(organisation=organisation)
         fake = Faker("fr_FR")
         fake.seed_instance(69259)
@@ -66,31 +78,52 @@ def demo_load() -> Organisation:
 
 
 def _demo_member(organisation: Organisation, email: str, role: Role, first: str, last: str) -> None:
-    user, created = User.objects.get_or_create(email=email, defaults={"first_name": first, "last_name": last})
+    user, created = User.objects.get_or_create(
+        email=email, defaults={"first_name": first, "last_name": last}
+    )
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
+        email_mark_verified(user=user)
     membership, created = Membership.objects.get_or_create(
-        organisation=organisation, user=user, defaults={"role": role})
+        organisation=organisation, user=user, defaults={"role": role}
+    )
     if created:
-        audit_log(action=Action.CREATE, organisation=organisation, obj=membership,
-                  details={"role": role.value, "demo": True})
-    if role in STAFF_ROLES and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        audit_log(
+            action=Action.CREATE,
+            organisation=organisation,
+            obj=membership,
+            details={"role": role.value, "demo": True},
+        )
+    if (
+        role in STAFF_ROLES
+        and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    ):
         TOTP.activate(user, generate_totp_secret())
 
 
 def demo_totp_codes() -> list[tuple[str, str, str]]:
     """(e-mail, TOTP secret, current code) of each demo staff account."""
     from allauth.mfa.adapter import get_adapter
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
 
     _require_demo_mode()
     counter = next(yield_hotp_counters_from_time())
     rows = []
-    authenticators = Authenticator.objects.filter(
-        type=Authenticator.Type.TOTP, user__email__endswith="@demo.parcours.localhost"
-    ).select_related("user").order_by("user__email")
+    authenticators = (
+        Authenticator.objects.filter(
+            type=Authenticator.Type.TOTP, user__email__endswith="@demo.parcours.localhost"
+        )
+        .select_related("user")
+        .order_by("user__email")
+    )
     for authenticator in authenticators:
         secret = get_adapter().decrypt(authenticator.data["secret"])
-        rows.append((authenticator.user.email, secret, format_hotp_value(hotp_value(secret, counter))))
+        rows.append(
+            (authenticator.user.email, secret, format_hotp_value(hotp_value(secret, counter)))
+        )
     return rows

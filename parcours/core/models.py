@@ -15,4 +15,9 @@ class ScheduledRun(models.Model):
     task_result_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="scheduledrun_unique_job_slot")]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "slot"], name="scheduledrun_unique_job_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job}@{self.slot}"

@@ -27,6 +27,7 @@ def home(request):
         context = {
             "territory": territory_selectors.territory_for_organisation(organisation=organisation),
             "territory_summary": territory_selectors.territory_summary(organisation=organisation),
+            **territory_selectors.territory_map_settings(),
         }
     return render(request, HOME_TEMPLATES[membership.role], context)
 

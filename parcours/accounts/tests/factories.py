@@ -3,6 +3,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django_scopes import scopes_disabled
 
 from parcours.accounts.models import STAFF_ROLES, Membership, Organisation, Role, User
+from parcours.accounts.services import email_mark_verified
 
 TEST_PASSWORD = "Motdepasse-de-test-42"
 
@@ -29,10 +30,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(TEST_PASSWORD)
 
 
-def member(organisation: Organisation, role: Role | str, email: str | None = None,
-           totp_secret: str | None = None, **user_fields) -> User:
-    """A user with a membership; staff roles get a TOTP authenticator (secret on user.totp_secret)."""
+def member(
+    organisation: Organisation,
+    role: Role | str,
+    email: str | None = None,
+    totp_secret: str | None = None,
+    **user_fields,
+) -> User:
+    """A user with a membership; staff get a TOTP authenticator (secret on user.totp_secret)."""
     user = UserFactory(**({"email": email} if email else {}), **user_fields)
+    email_mark_verified(user=user)
     with scopes_disabled():
         Membership.objects.create(organisation=organisation, user=user, role=role)
     user.totp_secret = None

@@ -15,8 +15,10 @@ NEW_PASSWORD = "Un-mot-de-passe-solide-2026"
 
 def invite(client, alain, email="nouvelle@example.org", role="coordinator"):
     client.force_login(alain)
-    return client.post("/administration/utilisateurs/inviter/",
-                       {"email": email, "role": role, "first_name": "Nadia", "last_name": "Roux"})
+    return client.post(
+        "/administration/utilisateurs/inviter/",
+        {"email": email, "role": role, "first_name": "Nadia", "last_name": "Roux"},
+    )
 
 
 def link_path(message) -> str:
@@ -45,7 +47,9 @@ def test_it_lets_the_invited_user_set_a_password_only_by_post(client, alain):
     response = client.post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     assert response.status_code == 302
     assert User.objects.get(email="nouvelle@example.org").check_password(NEW_PASSWORD)
-    assert AuditEvent.objects.filter(action="link_opened", object_type="accounts.invitation").exists()
+    assert AuditEvent.objects.filter(
+        action="link_opened", object_type="accounts.invitation"
+    ).exists()
 
 
 def test_it_refuses_a_reused_link(client, alain):
@@ -53,7 +57,9 @@ def test_it_refuses_a_reused_link(client, alain):
     client.logout()
     path = link_path(mail.outbox[0])
     client.post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
-    again = client.post(path, {"password1": "Autre-mot-de-passe-99", "password2": "Autre-mot-de-passe-99"})
+    again = client.post(
+        path, {"password1": "Autre-mot-de-passe-99", "password2": "Autre-mot-de-passe-99"}
+    )
     assert again.status_code == 410
     assert "déjà servi" in again.content.decode()
     assert User.objects.get(email="nouvelle@example.org").check_password(NEW_PASSWORD)
@@ -105,3 +111,24 @@ def test_it_reports_a_bad_email_in_french(client, alain):
     response = invite(client, alain, email="pas-une-adresse")
     assert response.status_code == 200
     assert "Saisissez une adresse de courriel valide" in response.content.decode()
+
+
+def test_an_invited_coordinator_sets_up_the_second_factor_at_first_login(client, alain):
+    from allauth.mfa.models import Authenticator
+
+    from parcours.accounts.tests.test_login import totp_now
+
+    invite(client, alain, email="nouvelle@example.org", role="coordinator")
+    client.logout()
+    path = link_path(mail.outbox[0])
+    client.post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    client.post("/comptes/login/", {"login": "nouvelle@example.org", "password": NEW_PASSWORD})
+    response = client.get("/territoire/")
+    assert response["Location"] == "/comptes/2fa/totp/activate/"
+    page = client.get("/comptes/2fa/totp/activate/")
+    assert page.status_code == 200
+    secret = page.context["form"].secret
+    response = client.post("/comptes/2fa/totp/activate/", {"code": totp_now(secret)})
+    assert response.status_code == 302
+    assert Authenticator.objects.filter(user__email="nouvelle@example.org", type="totp").exists()
+    assert client.get("/territoire/").status_code == 200

@@ -1,7 +1,11 @@
 import logging
 
 import pytest
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+from allauth.mfa.totp.internal.auth import (
+    format_hotp_value,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
 from django.test import override_settings
 
 from parcours.accounts.tests.factories import TEST_PASSWORD

@@ -15,7 +15,9 @@ def membership_of(user):
 def test_it_changes_a_role_and_audits_it(client, alain, claire):
     client.force_login(alain)
     membership = membership_of(claire)
-    response = client.post(f"/administration/utilisateurs/{membership.pk}/", {"role": "manager", "is_active": "on"})
+    response = client.post(
+        f"/administration/utilisateurs/{membership.pk}/", {"role": "manager", "is_active": "on"}
+    )
     assert response.status_code == 302
     assert membership_of(claire).role == "manager"
     event = AuditEvent.objects.get(action="update", object_type="accounts.membership")
@@ -25,15 +27,19 @@ def test_it_changes_a_role_and_audits_it(client, alain, claire):
 
 def test_it_deactivates_a_member_who_then_has_no_access(client, alain, claire):
     client.force_login(alain)
-    client.post(f"/administration/utilisateurs/{membership_of(claire).pk}/", {"role": "coordinator"})
+    client.post(
+        f"/administration/utilisateurs/{membership_of(claire).pk}/", {"role": "coordinator"}
+    )
     client.force_login(claire)
     assert client.get("/territoire/").status_code == 403
 
 
 def test_it_refuses_that_an_administrator_demotes_themselves(client, alain):
     client.force_login(alain)
-    response = client.post(f"/administration/utilisateurs/{membership_of(alain).pk}/",
-                           {"role": "coordinator", "is_active": "on"})
+    response = client.post(
+        f"/administration/utilisateurs/{membership_of(alain).pk}/",
+        {"role": "coordinator", "is_active": "on"},
+    )
     assert response.status_code == 200
     assert "propres droits" in response.content.decode()
     assert membership_of(alain).role == "administrator"

@@ -22,7 +22,10 @@ def test_it_gives_the_hash_of_the_row_read_back(db, org_a, alain):
     request = RequestFactory().get("/", REMOTE_ADDR="2001:0db8:0000:0000:0000:0000:0000:0001")
     request.user, request.organisation = alain, org_a
     written = audit_log(
-        action=Action.UPDATE, request=request, obj=org_a, person_id=42,
+        action=Action.UPDATE,
+        request=request,
+        obj=org_a,
+        person_id=42,
         details={"fields": ("name", "slug"), "count": 2, "ratio": 0.5},
     )
 

@@ -32,9 +32,7 @@ def test_it_passes_an_empty_chain(db):
 def test_it_detects_an_action_changed_in_the_database(db):
     events = write_events(5)
     with triggers_bypassed():
-        raw_execute(
-            "UPDATE audit_auditevent SET action = 'create' WHERE id = %s", [events[2].pk]
-        )
+        raw_execute("UPDATE audit_auditevent SET action = 'create' WHERE id = %s", [events[2].pk])
 
     with pytest.raises(CommandError, match=rf"événement {events[2].pk} \(altered\)"):
         verify()
@@ -61,7 +59,9 @@ def test_it_detects_a_deleted_event(db):
     result = audit_chain_verify()
 
     assert (result.ok, result.broken_event_id, result.problem) == (
-        False, events[2].pk, "missing_predecessor",
+        False,
+        events[2].pk,
+        "missing_predecessor",
     )
     with pytest.raises(CommandError, match=rf"événement {events[2].pk} \(missing_predecessor\)"):
         verify()

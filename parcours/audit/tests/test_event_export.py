@@ -15,8 +15,15 @@ def read_csv(response) -> tuple[str, list[list[str]]]:
 
 
 def test_it_exports_the_filtered_events_as_csv_for_excel(client, alain, claire, org_a, org_b):
-    read = audit_log(action=Action.READ, actor=claire, organisation=org_a, person_id=7,
-                     object_type="people.person", object_id=7, details={"section": "contacts"})
+    read = audit_log(
+        action=Action.READ,
+        actor=claire,
+        organisation=org_a,
+        person_id=7,
+        object_type="people.person",
+        object_id=7,
+        details={"section": "contacts"},
+    )
     audit_log(action=Action.READ, actor=claire, organisation=org_a, person_id=8)
     audit_log(action=Action.READ, organisation=org_b, person_id=7)
     client.force_login(alain)

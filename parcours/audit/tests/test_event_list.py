@@ -22,13 +22,31 @@ def listed_ids(response) -> set[int]:
 def events(org_a, org_b, claire, hugo, bruno):
     """Claire read person 7, Hugo updated person 8, Bruno (org B) read person 7."""
     return {
-        "claire_reads_7": audit_log(action=Action.READ, actor=claire, organisation=org_a,
-                                    object_type="people.person", object_id=7, person_id=7),
-        "hugo_updates_8": audit_log(action=Action.UPDATE, actor=hugo, organisation=org_a,
-                                    object_type="people.person", object_id=8, person_id=8,
-                                    details={"fields": ["phone"]}),
-        "bruno_reads_7": audit_log(action=Action.READ, actor=bruno, organisation=org_b,
-                                   object_type="people.person", object_id=7, person_id=7),
+        "claire_reads_7": audit_log(
+            action=Action.READ,
+            actor=claire,
+            organisation=org_a,
+            object_type="people.person",
+            object_id=7,
+            person_id=7,
+        ),
+        "hugo_updates_8": audit_log(
+            action=Action.UPDATE,
+            actor=hugo,
+            organisation=org_a,
+            object_type="people.person",
+            object_id=8,
+            person_id=8,
+            details={"fields": ["phone"]},
+        ),
+        "bruno_reads_7": audit_log(
+            action=Action.READ,
+            actor=bruno,
+            organisation=org_b,
+            object_type="people.person",
+            object_id=7,
+            person_id=7,
+        ),
     }
 
 
@@ -113,8 +131,10 @@ def test_it_filters_by_period_in_french_dates(client, alain, org_a, monkeypatch)
         ({"person": "abc"}, "Saisissez un nombre entier."),
         ({"date_from": "31/02/2026"}, "Saisissez une date valide."),
         ({"action": "hack"}, "Sélectionnez un choix valide."),
-        ({"date_from": "12/03/2026", "date_to": "10/03/2026"},
-         "La date de fin doit être postérieure à la date de début."),
+        (
+            {"date_from": "12/03/2026", "date_to": "10/03/2026"},
+            "La date de fin doit être postérieure à la date de début.",
+        ),
     ],
 )
 def test_it_explains_bad_filters_in_french(client, alain, events, params, message):

@@ -13,8 +13,13 @@ from django_scopes import scopes_disabled
 from parcours.accounts.access import AccessRule
 
 ROLES = ("anonymous", "coordinator", "manager", "administrator", "professional", "partner")
-CAST = {"coordinator": "claire", "manager": "manon", "administrator": "alain",
-        "professional": "dr_martin", "partner": "paul"}
+CAST = {
+    "coordinator": "claire",
+    "manager": "manon",
+    "administrator": "alain",
+    "professional": "dr_martin",
+    "partner": "paul",
+}
 
 
 def walk(patterns, prefix=""):
@@ -23,7 +28,10 @@ def walk(patterns, prefix=""):
             namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
             yield from walk(pattern.url_patterns, namespace)
         elif isinstance(pattern, URLPattern):
-            yield (f"{prefix}{pattern.name}" if pattern.name else str(pattern.pattern)), pattern.callback
+            yield (
+                (f"{prefix}{pattern.name}" if pattern.name else str(pattern.pattern)),
+                pattern.callback,
+            )
 
 
 def all_views():
@@ -31,63 +39,73 @@ def all_views():
 
 
 def test_it_finds_a_declared_rule_on_every_view():
-    missing = [name for name, view in all_views() if not isinstance(getattr(view, "access_rule", None), AccessRule)]
+    missing = [
+        name
+        for name, view in all_views()
+        if not isinstance(getattr(view, "access_rule", None), AccessRule)
+    ]
     assert missing == [], f"views without an access rule: {missing}"
 
 
 def test_the_walk_sees_the_whole_configuration():
     names = {name for name, _ in all_views()}
-    assert {"core:home", "accounts:member-list", "territory:detail", "audit:event-list",
-            "account_login", "mfa_activate_totp"} <= names
+    assert {
+        "core:home",
+        "accounts:member-list",
+        "territory:detail",
+        "audit:event-list",
+        "account_login",
+        "mfa_activate_totp",
+    } <= names
 
 
 #  view                               anon coord manag admin  pro  partner
 MATRIX = {
-    "core:home":                        (200, 200, 200, 200, 200, 200),
-    "core:health":                      (200, 200, 200, 200, 200, 200),
-    "accounts:member-list":             (302, 403, 403, 200, 403, 403),
-    "accounts:member-invite":           (302, 403, 403, 200, 403, 403),
-    "accounts:member-edit":             (302, 403, 403, 200, 403, 403),
-    "accounts:invitation-accept":       (200, 200, 200, 200, 200, 200),
-    "accounts:organisation-choose":     (302, 405, 405, 405, 405, 405),
-    "territory:detail":                 (302, 200, 200, 200, 403, 403),
-    "territory:communes-geojson":       (302, 200, 200, 200, 403, 403),
-    "audit:event-list":                 (302, 403, 403, 200, 403, 403),
-    "audit:event-export":               (302, 403, 403, 200, 403, 403),
+    "core:home": (200, 200, 200, 200, 200, 200),
+    "core:health": (200, 200, 200, 200, 200, 200),
+    "accounts:member-list": (302, 403, 403, 200, 403, 403),
+    "accounts:member-invite": (302, 403, 403, 200, 403, 403),
+    "accounts:member-edit": (302, 403, 403, 200, 403, 403),
+    "accounts:invitation-accept": (200, 200, 200, 200, 200, 200),
+    "accounts:organisation-choose": (302, 405, 405, 405, 405, 405),
+    "territory:detail": (302, 200, 200, 200, 403, 403),
+    "territory:communes-geojson": (302, 200, 200, 200, 403, 403),
+    "audit:event-list": (302, 403, 403, 200, 403, 403),
+    "audit:event-export": (302, 403, 403, 200, 403, 403),
     # allauth: the public steps of logging in; one's own account pages need a login.
-    "account_login":                    (200, 302, 302, 302, 302, 302),
-    "account_logout":                   (302, 200, 200, 200, 200, 200),
-    "account_inactive":                 (200, 200, 200, 200, 200, 200),
-    "account_signup":                   (200, 302, 302, 302, 302, 302),
-    "account_reauthenticate":           (302, 200, 200, 200, 200, 200),
-    "account_email":                    (302, 200, 200, 200, 200, 200),
-    "account_email_verification_sent":  (200, 200, 200, 200, 200, 200),
-    "account_change_password":          (302, 200, 200, 200, 200, 200),
-    "account_set_password":             (302, 302, 302, 302, 302, 302),
-    "account_reset_password":           (200, 200, 200, 200, 200, 200),
-    "account_confirm_login_code":       (302, 302, 302, 302, 302, 302),  # no code login pending
-    "account_confirm_email":            (200, 200, 200, 200, 200, 200),
-    "account_reset_password_from_key":  (200, 200, 200, 200, 200, 200),
+    "account_login": (200, 302, 302, 302, 302, 302),
+    "account_logout": (302, 200, 200, 200, 200, 200),
+    "account_inactive": (200, 200, 200, 200, 200, 200),
+    "account_signup": (200, 302, 302, 302, 302, 302),
+    "account_reauthenticate": (302, 200, 200, 200, 200, 200),
+    "account_email": (302, 200, 200, 200, 200, 200),
+    "account_email_verification_sent": (200, 200, 200, 200, 200, 200),
+    "account_change_password": (302, 200, 200, 200, 200, 200),
+    "account_set_password": (302, 302, 302, 302, 302, 302),
+    "account_reset_password": (200, 200, 200, 200, 200, 200),
+    "account_confirm_login_code": (302, 302, 302, 302, 302, 302),  # no code login pending
+    "account_confirm_email": (200, 200, 200, 200, 200, 200),
+    "account_reset_password_from_key": (200, 200, 200, 200, 200, 200),
     "account_reset_password_from_key_done": (200, 200, 200, 200, 200, 200),
-    "account_reset_password_done":      (200, 200, 200, 200, 200, 200),
-    "mfa_index":                        (302, 200, 200, 200, 200, 200),
-    "mfa_authenticate":                 (302, 302, 302, 302, 302, 302),
-    "mfa_reauthenticate":               (302, 200, 200, 200, 302, 302),
-    "mfa_activate_totp":                (302, 302, 302, 302, 200, 200),
-    "mfa_deactivate_totp":              (302, 403, 403, 403, 404, 404),
-    "mfa_view_recovery_codes":          (302, 404, 404, 404, 404, 404),
-    "mfa_generate_recovery_codes":      (302, 302, 302, 302, 200, 200),  # staff: password again
-    "mfa_download_recovery_codes":      (302, 404, 404, 404, 404, 404),
-    "socialaccount_login_cancelled":    (200, 200, 200, 200, 200, 200),
-    "socialaccount_login_error":        (401, 401, 401, 401, 401, 401),
-    "socialaccount_signup":             (302, 302, 302, 302, 302, 302),
-    "socialaccount_connections":        (302, 200, 200, 200, 200, 200),
-    "social/login/cancelled/":          (301, 301, 301, 301, 301, 301),
-    "social/login/error/":              (301, 301, 301, 301, 301, 301),
-    "social/signup/":                   (301, 301, 301, 301, 301, 301),
-    "social/connections/":              (301, 301, 301, 301, 301, 301),
-    "openid_connect_login":             (404, 404, 404, 404, 404, 404),
-    "openid_connect_callback":          (404, 404, 404, 404, 404, 404),
+    "account_reset_password_done": (200, 200, 200, 200, 200, 200),
+    "mfa_index": (302, 200, 200, 200, 200, 200),
+    "mfa_authenticate": (302, 302, 302, 302, 302, 302),
+    "mfa_reauthenticate": (302, 200, 200, 200, 302, 302),
+    "mfa_activate_totp": (302, 302, 302, 302, 200, 200),
+    "mfa_deactivate_totp": (302, 403, 403, 403, 404, 404),
+    "mfa_view_recovery_codes": (302, 404, 404, 404, 404, 404),
+    "mfa_generate_recovery_codes": (302, 302, 302, 302, 200, 200),  # staff: password again
+    "mfa_download_recovery_codes": (302, 404, 404, 404, 404, 404),
+    "socialaccount_login_cancelled": (200, 200, 200, 200, 200, 200),
+    "socialaccount_login_error": (401, 401, 401, 401, 401, 401),
+    "socialaccount_signup": (302, 302, 302, 302, 302, 302),
+    "socialaccount_connections": (302, 200, 200, 200, 200, 200),
+    "social/login/cancelled/": (301, 301, 301, 301, 301, 301),
+    "social/login/error/": (301, 301, 301, 301, 301, 301),
+    "social/signup/": (301, 301, 301, 301, 301, 301),
+    "social/connections/": (301, 301, 301, 301, 301, 301),
+    "openid_connect_login": (404, 404, 404, 404, 404, 404),
+    "openid_connect_callback": (404, 404, 404, 404, 404, 404),
 }
 
 
@@ -106,8 +124,12 @@ def url_for(name: str, claire) -> str:
             return reverse(name, args=[Membership.objects.get(user=claire).pk])
     if name == "accounts:invitation-accept":
         with scopes_disabled():
-            invitation = invitation_create(organisation=Membership.objects.get(user=claire).organisation,
-                                           invited_by=None, email="invitee@example.org", role="partner")
+            invitation = invitation_create(
+                organisation=Membership.objects.get(user=claire).organisation,
+                invited_by=None,
+                email="invitee@example.org",
+                role="partner",
+            )
         return reverse(name, args=[invitation_token(invitation)])
     kwargs = {
         "account_confirm_email": {"key": "invalide"},

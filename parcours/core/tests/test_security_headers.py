@@ -23,13 +23,28 @@ def test_it_sends_a_strict_content_security_policy(client):
 
 
 def run_production(code: str, **extra_env) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARCOURS_") and k != "DEBUG"}
-    env.update(PARCOURS_ENV="production", SECRET_KEY=PROD_KEY, ALLOWED_HOSTS="parcours.example.org",
-               DATABASE_URL=f"sqlite:///{settings.BASE_DIR / 'var' / 'prod-check.sqlite3'}",
-               PARCOURS_DEMO="0", DJANGO_SETTINGS_MODULE="parcours.settings")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PARCOURS_") and k not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
+    env.update(
+        PARCOURS_ENV="production",
+        SECRET_KEY=PROD_KEY,
+        ALLOWED_HOSTS="parcours.example.org",
+        DATABASE_URL=f"sqlite:///{settings.BASE_DIR / 'var' / 'prod-check.sqlite3'}",
+        PARCOURS_DEMO="0",
+        DJANGO_SETTINGS_MODULE="parcours.settings",
+    )
     env.update(extra_env)
-    return subprocess.run([sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(  # noqa: S603 (our own interpreter and code)
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_it_sends_hsts_and_secure_cookies_in_production():
@@ -50,17 +65,22 @@ def test_it_sends_hsts_and_secure_cookies_in_production():
 
 
 def test_it_passes_check_deploy_in_production():
-    result = run_production("from django.core.management import execute_from_command_line as e;"
-                            " e(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])")
+    result = run_production(
+        "from django.core.management import execute_from_command_line as e;"
+        " e(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"DEBUG": "1"}, "DEBUG"),
-    ({"SECRET_KEY": ""}, "SECRET_KEY"),
-    ({"PARCOURS_DEMO": "1"}, "PARCOURS_DEMO"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DEBUG": "1"}, "DEBUG"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"PARCOURS_DEMO": "1"}, "PARCOURS_DEMO"),
+    ],
+)
 def test_it_refuses_to_start_in_production_with_unsafe_settings(env, message):
     result = run_production("import django; django.setup()", **env)
     assert result.returncode != 0

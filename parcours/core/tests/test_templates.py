@@ -26,7 +26,11 @@ class PageParser(HTMLParser):
         attributes = dict(attrs)
         if "style" in attributes:
             self.style_attributes.append(tag)
-        if tag == "script" and not attributes.get("src") and attributes.get("type") != "application/json":
+        if (
+            tag == "script"
+            and not attributes.get("src")
+            and attributes.get("type") != "application/json"
+        ):
             self.inline_scripts += 1
         elif tag == "input":
             self.inputs.append(attributes)

@@ -60,14 +60,24 @@ def check_invitation(client, alain, org_b, **_):
     from parcours.accounts.services import invitation_create
 
     with scopes_disabled():
-        invitation_create(organisation=org_b, invited_by=None, email="secret-b@example.org", role="partner")
+        invitation_create(
+            organisation=org_b, invited_by=None, email="secret-b@example.org", role="partner"
+        )
         assert Invitation.objects.filter(organisation=org_b).exists()
     client.force_login(alain)
-    assert "secret-b@example.org" not in client.get(reverse("accounts:member-list")).content.decode()
+    assert (
+        "secret-b@example.org" not in client.get(reverse("accounts:member-list")).content.decode()
+    )
 
 
 def check_auditevent(client, alain, org_b, **_):
-    audit_log(action="read", organisation=org_b, object_type="test.object", object_id="b-only", person_id=424242)
+    audit_log(
+        action="read",
+        organisation=org_b,
+        object_type="test.object",
+        object_id="b-only",
+        person_id=424242,
+    )
     client.force_login(alain)
     listing = client.get(reverse("audit:event-list"), {"person": 424242})
     assert listing.status_code == 200 and "b-only" not in listing.content.decode()
@@ -81,8 +91,12 @@ def _territories(org_a, org_b):
     with scopes_disabled():
         a = Territory.objects.create(organisation=org_a, name="Territoire A")
         b = Territory.objects.create(organisation=org_b, name="Territoire B")
-        a.communes.add(Commune.objects.create(insee="69259", name="Vénissieux", departement="69", region="84"))
-        b.communes.add(Commune.objects.create(insee="67482", name="Strasbourg", departement="67", region="44"))
+        a.communes.add(
+            Commune.objects.create(insee="69259", name="Vénissieux", departement="69", region="84")
+        )
+        b.communes.add(
+            Commune.objects.create(insee="67482", name="Strasbourg", departement="67", region="44")
+        )
         PriorityNeighbourhood.objects.create(territory=b, name="Quartier secret B")
     return a, b
 
@@ -112,5 +126,9 @@ ISOLATION_CHECKS = {
 
 
 @pytest.mark.parametrize("label", sorted(ISOLATION_CHECKS))
-def test_organisation_a_never_sees_organisation_b(label, client, claire, alain, bruno, org_a, org_b):
-    ISOLATION_CHECKS[label](client=client, claire=claire, alain=alain, bruno=bruno, org_a=org_a, org_b=org_b)
+def test_organisation_a_never_sees_organisation_b(
+    label, client, claire, alain, bruno, org_a, org_b
+):
+    ISOLATION_CHECKS[label](
+        client=client, claire=claire, alain=alain, bruno=bruno, org_a=org_a, org_b=org_b
+    )

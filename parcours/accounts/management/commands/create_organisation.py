@@ -18,7 +18,11 @@ class Command(BaseCommand):
     def handle(self, *args, name, slug, kind, admin_email, **options):
         try:
             with scopes_disabled():
-                invitation = organisation_create(name=name, slug=slug, kind=kind, admin_email=admin_email)
+                invitation = organisation_create(
+                    name=name, slug=slug, kind=kind, admin_email=admin_email
+                )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
-        self.stdout.write(f"Organisation {slug} créée ; invitation envoyée. Lien : {invitation_url(invitation)}")
+        self.stdout.write(
+            f"Organisation {slug} créée ; invitation envoyée. Lien : {invitation_url(invitation)}"
+        )

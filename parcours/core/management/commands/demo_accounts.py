@@ -9,7 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         secrets = {email: secret for email, secret, _ in demo_totp_codes()}
-        self.stdout.write("\nComptes de démonstration (mot de passe : %s)\n" % DEMO_PASSWORD)
+        self.stdout.write(f"\nComptes de démonstration (mot de passe : {DEMO_PASSWORD})\n")
         for account in DEMO_ACCOUNTS:
             line = f"  {account.role.label:<28} {account.email}"
             if account.role in STAFF_ROLES:
