@@ -15,6 +15,10 @@ from django_scopes import scopes_disabled
 def _test_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SITE_URL = "http://testserver"
+    # allauth keeps used TOTP codes and rate limits in the cache: tests start clean.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture
