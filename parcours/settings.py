@@ -300,6 +300,10 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Outside production static files are served from the app folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Map -----------------------------------------------------------------------------------
 # Tile server for Leaflet maps. Empty disables tiles: maps still show communes as points.

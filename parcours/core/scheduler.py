@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_tasks import Task
+from django_tasks.base import Task
 
 from . import tasks
 from .models import ScheduledRun
