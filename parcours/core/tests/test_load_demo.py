@@ -10,12 +10,12 @@ from parcours.territory.models import Commune, PriorityNeighbourhood, Territory
 pytestmark = pytest.mark.django_db
 
 
+MODELS = (Organisation, User, Membership, Territory, PriorityNeighbourhood, Commune, AuditEvent)
+
+
 def counts():
     with scopes_disabled():
-        return {
-            model.__name__: model.objects.count()
-            for model in (Organisation, User, Membership, Territory, PriorityNeighbourhood, Commune, AuditEvent)
-        }
+        return {model.__name__: model.objects.count() for model in MODELS}
 
 
 def test_it_builds_the_venissieux_demo_with_every_role():
