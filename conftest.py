@@ -42,47 +42,21 @@ def org_b(db):
     return OrganisationFactory(name="CPTS Strasbourg Nord", slug="cpts-strasbourg-nord")
 
 
-def _member(org, role, email):
-    from parcours.accounts.tests.factories import member
+def _cast_member(name: str, organisation: str, role: str, email: str):
+    @pytest.fixture(name=name)
+    def fixture(request):
+        from parcours.accounts.tests.factories import member
 
-    return member(org, role, email=email)
+        return member(request.getfixturevalue(organisation), role, email=email)
 
-
-@pytest.fixture
-def claire(org_a):
-    return _member(org_a, "coordinator", "claire@example.org")
-
-
-@pytest.fixture
-def hugo(org_a):
-    return _member(org_a, "coordinator", "hugo@example.org")
+    return fixture
 
 
-@pytest.fixture
-def manon(org_a):
-    return _member(org_a, "manager", "manon@example.org")
-
-
-@pytest.fixture
-def alain(org_a):
-    return _member(org_a, "administrator", "alain@example.org")
-
-
-@pytest.fixture
-def dr_martin(org_a):
-    return _member(org_a, "professional", "dr.martin@example.org")
-
-
-@pytest.fixture
-def ines(org_a):
-    return _member(org_a, "professional", "ines@example.org")
-
-
-@pytest.fixture
-def paul(org_a):
-    return _member(org_a, "partner", "paul@example.org")
-
-
-@pytest.fixture
-def bruno(org_b):
-    return _member(org_b, "coordinator", "bruno@example.org")
+claire = _cast_member("claire", "org_a", "coordinator", "claire@example.org")
+hugo = _cast_member("hugo", "org_a", "coordinator", "hugo@example.org")
+manon = _cast_member("manon", "org_a", "manager", "manon@example.org")
+alain = _cast_member("alain", "org_a", "administrator", "alain@example.org")
+dr_martin = _cast_member("dr_martin", "org_a", "professional", "dr.martin@example.org")
+ines = _cast_member("ines", "org_a", "professional", "ines@example.org")
+paul = _cast_member("paul", "org_a", "partner", "paul@example.org")
+bruno = _cast_member("bruno", "org_b", "coordinator", "bruno@example.org")

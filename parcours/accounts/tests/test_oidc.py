@@ -1,12 +1,10 @@
 """OpenID Connect (Pro Santé Connect) is configured from the environment alone."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
+
+from parcours.lib.testing import run_python
 
 pytestmark = pytest.mark.django_db
 
@@ -24,17 +22,8 @@ def providers_with(env: dict) -> dict:
         "import django, json; django.setup(); from django.conf import settings as s;"
         " print(json.dumps(s.SOCIALACCOUNT_PROVIDERS))"
     )
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("OIDC_")}
-    full_env.update(env, DJANGO_SETTINGS_MODULE="parcours.settings")
-    result = subprocess.run(  # noqa: S603 (our own interpreter and code)
-        [sys.executable, "-c", code],
-        env=full_env,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_python(code, env, drop=("OIDC_",))
+    assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

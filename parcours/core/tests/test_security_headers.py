@@ -1,12 +1,12 @@
 """Security headers, and production mode's refusals, checked in a subprocess with real env."""
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 from django.conf import settings
+
+from parcours.lib.testing import run_python
 
 pytestmark = pytest.mark.django_db
 PROD_KEY = "k" * 30 + "-production-secret-for-tests-0123456789"
@@ -24,27 +24,14 @@ def test_it_sends_a_strict_content_security_policy(client):
 
 def run_production(code: str, **extra_env) -> subprocess.CompletedProcess:
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PARCOURS_") and k not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        "PARCOURS_ENV": "production",
+        "SECRET_KEY": PROD_KEY,
+        "ALLOWED_HOSTS": "parcours.example.org",
+        "DATABASE_URL": f"sqlite:///{settings.BASE_DIR / 'var' / 'prod-check.sqlite3'}",
+        "PARCOURS_DEMO": "0",
+        **extra_env,
     }
-    env.update(
-        PARCOURS_ENV="production",
-        SECRET_KEY=PROD_KEY,
-        ALLOWED_HOSTS="parcours.example.org",
-        DATABASE_URL=f"sqlite:///{settings.BASE_DIR / 'var' / 'prod-check.sqlite3'}",
-        PARCOURS_DEMO="0",
-        DJANGO_SETTINGS_MODULE="parcours.settings",
-    )
-    env.update(extra_env)
-    return subprocess.run(  # noqa: S603 (our own interpreter and code)
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_python(code, env, drop=("PARCOURS_", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"))
 
 
 def test_it_sends_hsts_and_secure_cookies_in_production():
