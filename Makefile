@@ -40,7 +40,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 
 migrations-check: install-dev
-	PARCOURS_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
+	env -u DATABASE_URL PARCOURS_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 
 test-sqlite: install-dev chromium
 	$(VENV)/bin/pytest
