@@ -38,4 +38,4 @@ class SetPasswordForm(forms.Form):
 
 
 class OrganisationChoiceForm(forms.Form):
-    organisation = forms.IntegerField(widget=forms.HiddenInput)
+    organisation = forms.IntegerField()

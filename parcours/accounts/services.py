@@ -60,7 +60,11 @@ def email_mark_verified(*, user: User) -> None:
 
 
 def invitation_token(invitation: Invitation) -> str:
-    return signing.dumps({"i": invitation.pk}, salt=INVITATION_SALT)
+    """The signed link token. It names the expiry too, so that a resent invitation (new
+    expiry) makes the links of earlier e-mails unusable."""
+    return signing.dumps(
+        {"i": invitation.pk, "e": invitation.expires_at.timestamp()}, salt=INVITATION_SALT
+    )
 
 
 def invitation_url(invitation: Invitation) -> str:
@@ -137,7 +141,8 @@ def invitation_from_token(*, token: str, request=None) -> Invitation:
             .filter(pk=data.get("i"))
             .first()
         )
-    if invitation is None or not invitation.is_usable:
+    stale = invitation is not None and data.get("e") != invitation.expires_at.timestamp()
+    if invitation is None or stale or not invitation.is_usable:
         raise ValidationError(_("Ce lien d'invitation n'est pas valide, a déjà servi ou a expiré."))
     audit_log(
         action=Action.LINK_OPENED,
@@ -187,11 +192,17 @@ def invitation_accept(*, invitation: Invitation, password: str | None, request=N
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, request=None) -> None:
-    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    audit_log(action=Action.UPDATE, request=request, obj=invitation, details={"revoked": True})
+def invitation_resend(*, membership: Membership, request=None) -> Invitation:
+    """Send a fresh link to someone who has not accepted yet; earlier links stop working."""
+    invitation = getattr(membership, "invitation", None)
+    if invitation is None or invitation.accepted_at is not None:
+        raise ValidationError(_("Cette personne a déjà activé son accès."))
+    invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
+    invitation.revoked_at = None
+    invitation.save(update_fields=["expires_at", "revoked_at"])
+    audit_log(action=Action.UPDATE, request=request, obj=invitation, details={"resent": True})
+    _invitation_send(invitation)
+    return invitation
 
 
 @transaction.atomic

@@ -56,6 +56,21 @@ def member_edit(request, membership_id: int):
     return render(request, "accounts/member_edit.html", {"form": form, "member": membership})
 
 
+@access(Role.ADMINISTRATOR)
+@require_POST
+def member_invitation_resend(request, membership_id: int):
+    membership = selectors.membership_get(
+        organisation=request.organisation, membership_id=membership_id
+    )
+    try:
+        services.invitation_resend(membership=membership, request=request)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, _("Une nouvelle invitation a été envoyée."))
+    return redirect("accounts:member-edit", membership_id=membership.pk)
+
+
 @access(PUBLIC)
 def invitation_accept(request, token: str):
     """The link from the invitation e-mail: GET shows the form, only the POST changes anything."""

@@ -132,3 +132,32 @@ def test_an_invited_coordinator_sets_up_the_second_factor_at_first_login(client,
     assert response.status_code == 302
     assert Authenticator.objects.filter(user__email="nouvelle@example.org", type="totp").exists()
     assert client.get("/territoire/").status_code == 200
+
+
+def test_an_administrator_resends_an_expired_invitation_and_the_old_link_dies(client, alain):
+    invite(client, alain)
+    old_path = link_path(mail.outbox[0])
+    with scopes_disabled():
+        Invitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+        membership = Membership.objects.get(user__email="nouvelle@example.org")
+    response = client.post(f"/administration/utilisateurs/{membership.pk}/renvoyer-invitation/")
+    assert response.status_code == 302
+    assert len(mail.outbox) == 2
+    new_path = link_path(mail.outbox[1])
+    client.logout()
+    assert client.get(old_path).status_code == 410
+    assert client.get(new_path).status_code == 200
+
+
+def test_it_refuses_to_resend_an_accepted_invitation(client, alain):
+    invite(client, alain)
+    path = link_path(mail.outbox[0])
+    client.post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    with scopes_disabled():
+        membership = Membership.objects.get(user__email="nouvelle@example.org")
+    client.force_login(alain)
+    response = client.post(
+        f"/administration/utilisateurs/{membership.pk}/renvoyer-invitation/", follow=True
+    )
+    assert "déjà activé" in response.content.decode()
+    assert len(mail.outbox) == 1

@@ -66,6 +66,7 @@ MATRIX = {
     "accounts:member-list": (302, 403, 403, 200, 403, 403),
     "accounts:member-invite": (302, 403, 403, 200, 403, 403),
     "accounts:member-edit": (302, 403, 403, 200, 403, 403),
+    "accounts:member-invitation-resend": (302, 403, 403, 405, 403, 403),  # POST only
     "accounts:invitation-accept": (200, 200, 200, 200, 200, 200),
     "accounts:organisation-choose": (302, 405, 405, 405, 405, 405),
     "territory:detail": (302, 200, 200, 200, 403, 403),
@@ -119,7 +120,7 @@ def url_for(name: str, claire) -> str:
 
     if "/" in name:
         return "/comptes/" + name
-    if name == "accounts:member-edit":
+    if name in ("accounts:member-edit", "accounts:member-invitation-resend"):
         with scopes_disabled():
             return reverse(name, args=[Membership.objects.get(user=claire).pk])
     if name == "accounts:invitation-accept":
