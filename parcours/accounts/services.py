@@ -25,9 +25,22 @@ INVITATION_SALT = "parcours.accounts.invitation"
 # --- Login records -------------------------------------------------------------------------
 
 
+def _home_organisation(user: User | None) -> Organisation | None:
+    """The organisation whose DPO sees a login event: the user's current one."""
+    from .selectors import membership_current
+
+    membership = membership_current(user=user, organisation_id=None) if user else None
+    return membership.organisation if membership else None
+
+
 def login_record(*, request, user: User) -> None:
-    organisation = getattr(request, "organisation", None)
-    audit_log(action=Action.LOGIN, request=request, actor=user, organisation=organisation, obj=user)
+    audit_log(
+        action=Action.LOGIN,
+        request=request,
+        actor=user,
+        organisation=_home_organisation(user),
+        obj=user,
+    )
 
 
 def login_failed_record(*, request, credentials: dict) -> None:
@@ -40,6 +53,7 @@ def login_failed_record(*, request, credentials: dict) -> None:
         action=Action.LOGIN_FAILED,
         request=request,
         actor=user,
+        organisation=_home_organisation(user),
         object_type="accounts.user" if user else "",
         object_id=user.pk if user else "",
         details={"known_account": user is not None},

@@ -26,7 +26,8 @@ def test_it_asks_staff_for_the_second_factor_and_audits_the_login(client, claire
     response = client.post("/comptes/2fa/authenticate/", {"code": totp_now(claire.totp_secret)})
     assert response.status_code == 302
     assert client.get("/territoire/").status_code == 200
-    assert AuditEvent.objects.filter(action="login", actor=claire).count() == 1
+    login = AuditEvent.objects.get(action="login", actor=claire)
+    assert login.organisation.slug == "cpts-venissieux"  # so the DPO of her structure sees it
 
 
 def test_it_refuses_a_wrong_second_factor_code(client, claire):
@@ -61,6 +62,7 @@ def test_it_audits_a_failed_login_without_the_attempted_address(client, claire):
     client.post("/comptes/login/", {"login": "inconnu@example.org", "password": "mauvais"})
     known, unknown = AuditEvent.objects.filter(action="login_failed").order_by("id")
     assert known.actor == claire and known.details == {"known_account": True}
+    assert known.organisation.slug == "cpts-venissieux"
     assert unknown.actor is None and unknown.details == {"known_account": False}
     assert "inconnu" not in str(unknown.details) + unknown.object_id
 
