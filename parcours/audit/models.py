@@ -2,6 +2,7 @@
 
 import json
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -127,3 +128,11 @@ def _plain(value) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+    @property
+    def object_label(self) -> str:
+        """The object type as users say it ("adhésion"), or its code if the model is gone."""
+        try:
+            return str(apps.get_model(self.object_type)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.object_type

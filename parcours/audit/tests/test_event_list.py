@@ -166,3 +166,9 @@ def test_it_writes_no_event_when_listed(client, alain, events):
     client.get(URL)
 
     assert AuditEvent.objects.count() == before
+
+
+def test_it_names_object_types_in_french(client, alain, claire):
+    client.force_login(alain)
+    page = client.get(URL, {"action": "login"}).content.decode()
+    assert "utilisateur" in page and "accounts.user" not in page
