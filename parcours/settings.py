@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "parcours.accounts",
     "parcours.audit",
     "parcours.territory",
+    "parcours.directory",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,9 @@ NOT_TENANT_DATA = {
     "accounts.user": "a login; what it may see comes from its memberships",
     "territory.commune": "national reference data (INSEE)",
     "core.scheduledrun": "system bookkeeping of periodic jobs",
+    "directory.professional": "national reference data (RPPS)",
+    "directory.practicesituation": "national reference data (RPPS)",
+    "directory.structure": "national reference data (FINESS, RPPS)",
 }
 
 
@@ -116,7 +119,49 @@ def check_priorityneighbourhood(client, claire, org_a, org_b, **_):
     assert "Quartier secret B" not in client.get(reverse("core:home")).content.decode()
 
 
+def _directory_rows(org_a, org_b):
+    from parcours.directory.models import Availability, Professional, Service
+
+    with scopes_disabled():
+        gp = Professional.objects.create(
+            rpps="10000000001",
+            last_name="Médecin",
+            profession_code="10",
+            profession="Médecin",
+            source="rpps",
+        )
+        for org, name in ((org_a, "Service A"), (org_b, "Service secret B")):
+            Service.objects.create(organisation=org, name=name, circle="rights", source="manual")
+            Availability.objects.create(
+                organisation=org,
+                professional=gp,
+                accepting="now",
+                declared_on="2026-11-01",
+                expires_on="2027-05-01",
+                source="survey",
+            )
+
+
+def check_service(org_a, org_b, **_):
+    # No view yet (issue 3 adds them): the scope of organisation A shows only A's services.
+    from parcours.directory.models import Service
+
+    _directory_rows(org_a, org_b)
+    with scope(organisation=org_a):
+        assert list(Service.objects.values_list("name", flat=True)) == ["Service A"]
+
+
+def check_availability(org_a, org_b, **_):
+    from parcours.directory.models import Availability
+
+    _directory_rows(org_a, org_b)
+    with scope(organisation=org_a):
+        assert set(Availability.objects.values_list("organisation", flat=True)) == {org_a.pk}
+
+
 ISOLATION_CHECKS = {
+    "directory.service": check_service,
+    "directory.availability": check_availability,
     "accounts.membership": check_membership,
     "accounts.invitation": check_invitation,
     "audit.auditevent": check_auditevent,

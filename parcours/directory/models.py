@@ -1,0 +1,303 @@
+"""The directory (annuaire): every resource of the territory in one place.
+
+National reference data, shared by every organisation of the instance and never scoped:
+- ``Professional`` and ``PracticeSituation`` from the RPPS extraction,
+- ``Structure`` from the FINESS extraction (and structures met in RPPS rows).
+An organisation's own data, scoped by django-scopes:
+- ``Service``: offers entered by hand or imported from HSDS (CCAS, associations, interpreters…),
+- ``Availability``: a GP's declaration of accepting new patients, collected by the organisation.
+
+Every entry records its freshness (checked on, by whom, from which source). Contact fields
+carry their visibility: the public annuaire shows only the public ones.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+
+class Source(models.TextChoices):
+    RPPS = "rpps", _("RPPS (Annuaire Santé)")
+    FINESS = "finess", _("FINESS")
+    HSDS = "hsds", _("Import HSDS")
+    MANUAL = "manual", _("Saisie par l'équipe")
+    SURVEY = "survey", _("Enquête de disponibilité")
+    PROFESSIONAL = "professional", _("Déclaration du professionnel")
+
+
+class LocationPrecision(models.TextChoices):
+    ADDRESS = "address", _("Adresse")
+    STREET = "street", _("Rue")
+    COMMUNE = "commune", _("Centre de la commune")
+    UNKNOWN = "unknown", _("Non localisé")
+
+
+class Circle(models.TextChoices):
+    """The four circles of a person's cercle de soins (PRODUCT.md)."""
+
+    CARE = "care", _("Santé / soins")
+    COORDINATION = "coordination", _("Coordination")
+    RIGHTS = "rights", _("Accès et continuité des droits")
+    HOUSING = "housing", _("Hébergement / logement")
+
+
+class Fresh(models.Model):
+    """When, by whom and from which source an entry was last checked."""
+
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    checked_on = models.DateField(_("vérifié le"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("vérifié par"),
+    )
+    is_active = models.BooleanField(_("actif"), default=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class Located(models.Model):
+    """A postal address with coordinates and how precise they are."""
+
+    address = models.CharField(_("adresse"), max_length=300, blank=True)
+    postal_code = models.CharField(_("code postal"), max_length=5, blank=True)
+    commune = models.ForeignKey(
+        "territory.Commune",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("commune"),
+    )
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    location_precision = models.CharField(
+        _("précision de la localisation"),
+        max_length=10,
+        choices=LocationPrecision.choices,
+        default=LocationPrecision.UNKNOWN,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Contactable(models.Model):
+    """Phone and e-mail, each public (shown in the public annuaire) or private (staff only)."""
+
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    phone_public = models.BooleanField(_("téléphone public"), default=False)
+    email = models.EmailField(_("e-mail"), blank=True)
+    email_public = models.BooleanField(_("e-mail public"), default=False)
+
+    class Meta:
+        abstract = True
+
+
+class Professional(Fresh):
+    """A health professional, identified by the RPPS (11 digits)."""
+
+    class Sex(models.TextChoices):
+        FEMALE = "F", _("Femme")
+        MALE = "M", _("Homme")
+        UNKNOWN = "", _("Non renseigné")
+
+    rpps = models.CharField(_("identifiant RPPS"), max_length=11, unique=True)
+    civility_code = models.CharField(_("code civilité"), max_length=4, blank=True)
+    civility = models.CharField(_("civilité"), max_length=30, blank=True)
+    last_name = models.CharField(_("nom d'exercice"), max_length=150)
+    first_name = models.CharField(_("prénom d'exercice"), max_length=150, blank=True)
+    sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices, blank=True)
+    profession_code = models.CharField(_("code profession"), max_length=4, db_index=True)
+    profession = models.CharField(_("profession"), max_length=100)
+    savoir_faire_code = models.CharField(
+        _("code savoir-faire"), max_length=10, blank=True, db_index=True
+    )
+    savoir_faire = models.CharField(_("savoir-faire"), max_length=200, blank=True)
+    languages = models.JSONField(_("langues parlées"), default=list, blank=True)  # ISO 639-1
+
+    class Meta:
+        verbose_name = _("professionnel de santé")
+        verbose_name_plural = _("professionnels de santé")
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Structure(Fresh, Located, Contactable):
+    """An establishment (FINESS ET) or a practice place met in the RPPS."""
+
+    finess_et = models.CharField(
+        _("FINESS établissement"), max_length=9, null=True, blank=True, unique=True
+    )
+    finess_ej = models.CharField(
+        _("FINESS entité juridique"), max_length=9, blank=True, db_index=True
+    )
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True, db_index=True)
+    rpps_structure_id = models.CharField(  # "Identifiant technique de la structure" in the RPPS
+        _("identifiant technique RPPS"), max_length=40, null=True, blank=True, unique=True
+    )
+    name = models.CharField(_("nom"), max_length=300)
+    long_name = models.CharField(_("raison sociale longue"), max_length=300, blank=True)
+    category_code = models.CharField(_("code catégorie"), max_length=4, blank=True, db_index=True)
+    category = models.CharField(_("catégorie"), max_length=200, blank=True)
+    aggregate_category_code = models.CharField(
+        _("code catégorie agrégée"), max_length=4, blank=True
+    )
+    aggregate_category = models.CharField(_("catégorie agrégée"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("structure")
+        indexes = [models.Index(fields=["latitude", "longitude"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PracticeSituation(Fresh, Located, Contactable):
+    """Where and how a professional practises: one RPPS activity row."""
+
+    class Mode(models.TextChoices):
+        LIBERAL = "L", _("Libéral")
+        SALARIED = "S", _("Salarié")
+        VOLUNTEER = "B", _("Bénévole")
+        UNKNOWN = "", _("Non renseigné")
+
+    professional = models.ForeignKey(
+        Professional,
+        on_delete=models.CASCADE,
+        related_name="situations",
+        verbose_name=_("professionnel"),
+    )
+    structure = models.ForeignKey(
+        Structure,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="situations",
+        verbose_name=_("structure"),
+    )
+    # A stable key of the RPPS row (professional + structure + address), for idempotent upserts.
+    source_key = models.CharField(_("clé source"), max_length=64, unique=True)
+    mode = models.CharField(_("mode d'exercice"), max_length=1, choices=Mode.choices, blank=True)
+    place_name = models.CharField(_("nom du lieu d'exercice"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("situation d'exercice")
+        indexes = [models.Index(fields=["latitude", "longitude"])]
+
+    def __str__(self) -> str:
+        return f"{self.professional_id} @ {self.place_name or self.address}"
+
+
+class Service(Fresh, Located, Contactable):
+    """An offer of the territory: a CCAS desk, an association, an interpreter service…
+
+    Entered by the organisation's team (or imported from HSDS); scoped to the organisation.
+    """
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="services",
+        verbose_name=_("organisation"),
+    )
+    structure = models.ForeignKey(
+        Structure,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="services",
+        verbose_name=_("structure"),
+    )
+    name = models.CharField(_("nom"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    category = models.CharField(_("catégorie"), max_length=100, blank=True)
+    circle = models.CharField(_("cercle"), max_length=20, choices=Circle.choices)
+    thematiques = models.JSONField(_("thématiques data·inclusion"), default=list, blank=True)
+    public_served = models.JSONField(_("publics"), default=list, blank=True)
+    eligibility = models.TextField(_("conditions d'accès"), blank=True)
+    languages = models.JSONField(_("langues parlées"), default=list, blank=True)
+    fees = models.CharField(_("frais"), max_length=300, blank=True)
+    opening_hours = models.JSONField(  # [{"day": 1..7, "opens": "09:00", "closes": "12:00"}]
+        _("horaires d'ouverture"), default=list, blank=True
+    )
+    communes_served = models.ManyToManyField(
+        "territory.Commune", blank=True, related_name="+", verbose_name=_("communes desservies")
+    )
+    accessibility = models.TextField(_("accessibilité"), blank=True)
+    website = models.URLField(_("site web"), blank=True)
+    external_id = models.CharField(_("identifiant source"), max_length=100, blank=True)
+
+    objects = ScopedManager(organisation="organisation")
+
+    class Meta:
+        verbose_name = _("service")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="service_unique_external_id_per_organisation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Availability(models.Model):
+    """A GP's declaration: accepting new patients now, within 6 months, or not."""
+
+    class Accepting(models.TextChoices):
+        NOW = "now", _("Oui, dès maintenant")
+        WITHIN_SIX_MONTHS = "within_6_months", _("Dans les 6 mois")
+        NO = "no", _("Non")
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="availabilities",
+        verbose_name=_("organisation"),
+    )
+    professional = models.ForeignKey(
+        Professional,
+        on_delete=models.CASCADE,
+        related_name="availabilities",
+        verbose_name=_("professionnel"),
+    )
+    accepting = models.CharField(
+        _("accepte de nouveaux patients"), max_length=20, choices=Accepting.choices
+    )
+    capacity = models.PositiveIntegerField(_("nombre de patients"), null=True, blank=True)
+    age_groups = models.JSONField(_("âges acceptés"), default=list, blank=True)
+    home_visits = models.BooleanField(_("visites à domicile"), default=False)
+    declared_on = models.DateField(_("déclaré le"))
+    expires_on = models.DateField(_("expire le"))
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("déclaré par"),
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+
+    objects = ScopedManager(organisation="organisation")
+
+    class Meta:
+        verbose_name = _("disponibilité")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "professional"], name="availability_one_per_professional"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.professional_id}: {self.accepting}"
