@@ -43,5 +43,6 @@ urlpatterns = [
     path("comptes/", include(_allauth_urls())),
     path("", include("parcours.accounts.urls")),
     path("territoire/", include("parcours.territory.urls")),
+    path("annuaire/", include("parcours.directory.urls")),
     path("audit/", include("parcours.audit.urls")),
 ]

@@ -234,6 +234,8 @@ class Service(Fresh, Located, Contactable):
     accessibility = models.TextField(_("accessibilité"), blank=True)
     website = models.URLField(_("site web"), blank=True)
     external_id = models.CharField(_("identifiant source"), max_length=100, blank=True)
+    # Incremented by each edit: an edit based on an older version is refused, never merged.
+    version = models.PositiveIntegerField(default=1)
 
     objects = ScopedManager(organisation="organisation")
 

@@ -5,7 +5,7 @@ by the organisation it is given, so that a territory is never read for another o
 """
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from parcours.accounts.models import Organisation
 
@@ -20,6 +20,13 @@ def territory_for_organisation(*, organisation: Organisation | None) -> Territor
 
 def territory_communes(*, territory: Territory) -> list[Commune]:
     return list(territory.communes.order_by("name", "insee"))
+
+
+def territory_commune_choices(*, organisation: Organisation | None) -> QuerySet[Commune]:
+    """The organisation's communes as a queryset (form choices); none without a territory."""
+    if organisation is None:
+        return Commune.objects.none()
+    return Commune.objects.filter(territories__organisation=organisation).order_by("name")
 
 
 def territory_neighbourhoods(*, territory: Territory) -> list[PriorityNeighbourhood]:

@@ -71,6 +71,10 @@ MATRIX = {
     "accounts:organisation-choose": (302, 405, 405, 405, 405, 405),
     "territory:detail": (302, 200, 200, 200, 403, 403),
     "territory:communes-geojson": (302, 200, 200, 200, 403, 403),
+    "directory:service-list": (302, 200, 200, 200, 403, 403),
+    "directory:service-create": (302, 200, 403, 200, 403, 403),
+    "directory:service-edit": (302, 200, 403, 200, 403, 403),
+    "directory:service-archive": (302, 405, 403, 405, 403, 403),  # POST only
     "audit:event-list": (302, 403, 403, 200, 403, 403),
     "audit:event-export": (302, 403, 403, 200, 403, 403),
     # allauth: the public steps of logging in; one's own account pages need a login.
@@ -132,6 +136,15 @@ def url_for(name: str, claire) -> str:
                 role="partner",
             )
         return reverse(name, args=[invitation_token(invitation)])
+    if name in ("directory:service-edit", "directory:service-archive"):
+        from parcours.directory.models import Service
+
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+            service = Service.objects.create(
+                organisation=organisation, name="CCAS", circle="rights", source="manual"
+            )
+        return reverse(name, args=[service.pk])
     kwargs = {
         "account_confirm_email": {"key": "invalide"},
         "account_reset_password_from_key": {"uidb36": "zz", "key": "invalide"},

@@ -142,13 +142,16 @@ def _directory_rows(org_a, org_b):
             )
 
 
-def check_service(org_a, org_b, **_):
-    # No view yet (issue 3 adds them): the scope of organisation A shows only A's services.
+def check_service(client, claire, org_a, org_b, **_):
     from parcours.directory.models import Service
 
     _directory_rows(org_a, org_b)
-    with scope(organisation=org_a):
-        assert list(Service.objects.values_list("name", flat=True)) == ["Service A"]
+    with scopes_disabled():
+        other = Service.objects.get(organisation=org_b)
+    client.force_login(claire)
+    assert client.get(reverse("directory:service-edit", args=[other.pk])).status_code == 404
+    assert client.post(reverse("directory:service-archive", args=[other.pk])).status_code == 404
+    assert "Service secret B" not in client.get(reverse("directory:service-list")).content.decode()
 
 
 def check_availability(org_a, org_b, **_):

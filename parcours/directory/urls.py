@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "directory"
+urlpatterns = [
+    path("services/", views.service_list, name="service-list"),
+    path("services/nouveau/", views.service_create, name="service-create"),
+    path("services/<int:service_id>/", views.service_edit, name="service-edit"),
+    path("services/<int:service_id>/archiver/", views.service_archive, name="service-archive"),
+]
