@@ -303,3 +303,26 @@ class Availability(models.Model):
 
     def __str__(self) -> str:
         return f"{self.professional_id}: {self.accepting}"
+
+
+class BanAddress(models.Model):
+    """One address point of the Base Adresse Nationale (offline geocoding).
+
+    Loaded per département by ``import_ban``; streets are stored normalised (upper case,
+    no accents, abbreviations expanded) so that directory addresses match them.
+    """
+
+    ban_id = models.CharField(max_length=50, unique=True)
+    insee = models.CharField(max_length=5)
+    street = models.CharField(max_length=200)
+    number = models.PositiveIntegerField(null=True, blank=True)
+    rep = models.CharField(max_length=10, blank=True)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+
+    class Meta:
+        verbose_name = _("adresse BAN")
+        indexes = [models.Index(fields=["insee", "street", "number"])]
+
+    def __str__(self) -> str:
+        return self.ban_id
