@@ -10,7 +10,8 @@ from parcours.accounts.models import Organisation, User
 from parcours.audit.models import Action
 from parcours.audit.services import audit_log
 
-from .models import LocationPrecision, Service, Source
+from .geocoding import geocode
+from .models import Service, Source
 
 EDITABLE_FIELDS = (
     "name",
@@ -35,14 +36,10 @@ EDITABLE_FIELDS = (
 
 
 def _locate(service: Service) -> None:
-    """Coordinates from the commune centre until the address geocoding (BAN) refines them."""
-    commune = service.commune
-    if commune is not None and commune.latitude is not None:
-        service.latitude, service.longitude = commune.latitude, commune.longitude
-        service.location_precision = LocationPrecision.COMMUNE
-    else:
-        service.latitude = service.longitude = None
-        service.location_precision = LocationPrecision.UNKNOWN
+    """Coordinates of the address (BAN), else of its street, else the commune centre."""
+    location = geocode(address=service.address, commune=service.commune)
+    service.latitude, service.longitude = location.latitude, location.longitude
+    service.location_precision = location.precision
 
 
 @transaction.atomic
