@@ -58,7 +58,7 @@ class ProfessionalFactory(factory.django.DjangoModelFactory):
 
 
 class LocatedFactory(factory.django.DjangoModelFactory):
-    """Address and coordinates in Vénissieux; phone and e-mail private."""
+    """Address and coordinates in Vénissieux (phone and e-mail: each factory, private)."""
 
     class Meta:
         abstract = True
@@ -69,8 +69,11 @@ class LocatedFactory(factory.django.DjangoModelFactory):
     latitude = 45.6975
     longitude = 4.8867
     location_precision = LocationPrecision.ADDRESS
-    phone = factory.Sequence(lambda n: f"04 72 00 {n // 100 % 100:02d} {n % 100:02d}")
-    email = factory.Sequence(lambda n: f"contact{n}@example.org")
+
+
+def _phone(prefix: str):
+    """Distinct numbers per model, so a test can tell whose number leaked."""
+    return factory.Sequence(lambda n: f"04 72 {prefix} {n // 100 % 100:02d} {n % 100:02d}")
 
 
 class StructureFactory(LocatedFactory):
@@ -80,6 +83,8 @@ class StructureFactory(LocatedFactory):
     finess_et = factory.Sequence(lambda n: f"69{n:07d}")
     finess_ej = factory.Sequence(lambda n: f"69{n + 5_000_000:07d}")
     name = factory.Sequence(lambda n: f"Maison de santé {n}")
+    phone = _phone("10")
+    email = factory.Sequence(lambda n: f"structure{n}@example.org")
     category_code = "603"
     category = "Maison de santé (L.6223-3)"
     source = Source.FINESS
@@ -95,6 +100,8 @@ class PracticeSituationFactory(LocatedFactory):
     source_key = factory.Sequence(lambda n: f"situation-{n}")
     mode = PracticeSituation.Mode.LIBERAL
     place_name = factory.Sequence(lambda n: f"Cabinet médical {n}")
+    phone = _phone("20")
+    email = factory.Sequence(lambda n: f"cabinet{n}@example.org")
     source = Source.RPPS
     checked_on = factory.LazyFunction(datetime.date.today)
 
@@ -117,6 +124,8 @@ class ServiceFactory(ScopedFactory, LocatedFactory):
     organisation = factory.SubFactory(OrganisationFactory)
     structure = None
     name = factory.Sequence(lambda n: f"Permanence d'accès aux droits {n}")
+    phone = _phone("30")
+    email = factory.Sequence(lambda n: f"service{n}@example.org")
     description = "Aide aux démarches : CSS, AME, droits sociaux."
     category = "Accès aux droits"
     circle = Circle.RIGHTS
