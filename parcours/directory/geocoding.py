@@ -15,12 +15,13 @@ import csv
 import gzip
 import io
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Avg
+
+from parcours.lib.text import fold
 
 from .importing import ImportReport, Progress, batches
 from .models import BanAddress, LocationPrecision
@@ -76,9 +77,7 @@ _NUMBER = re.compile(r"^\s*(\d{1,5})\s*(bis|ter|quater|[abcdq])?\b[\s,]*(.*)$", 
 
 def normalise_street(text: str) -> str:
     """Upper case, no accents, no punctuation, usual abbreviations expanded."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    words = re.sub(r"[^A-Z0-9]+", " ", text.upper()).split()
-    return " ".join(STREET_WORDS.get(word, word) for word in words)
+    return " ".join(STREET_WORDS.get(word, word) for word in fold(text).upper().split())
 
 
 @dataclass(frozen=True)

@@ -326,3 +326,57 @@ class BanAddress(models.Model):
 
     def __str__(self) -> str:
         return self.ban_id
+
+
+class SearchEntry(models.Model):
+    """One searchable row of the directory, denormalised for search and map.
+
+    Rebuilt from professionals' situations, structures and services by
+    ``search.search_index_rebuild``. ``text`` is normalised in Python (lower case, no
+    accents, letters and digits only) so that SQLite FTS5 and PostgreSQL's tsvector see
+    the same words and return the same result sets. The full-text index itself is created
+    per engine by migration (an FTS5 table kept in sync by triggers; a tsvector column
+    with a GIN index).
+    """
+
+    class Kind(models.TextChoices):
+        PROFESSIONAL = "professional", _("Professionnel")
+        STRUCTURE = "structure", _("Structure")
+        SERVICE = "service", _("Service")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ref_id = models.BigIntegerField()
+    organisation = models.ForeignKey(  # services only; national entries have none
+        "accounts.Organisation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    professional = models.ForeignKey(
+        Professional, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    title = models.CharField(max_length=300)
+    subtitle = models.CharField(max_length=300, blank=True)
+    sort_key = models.CharField(max_length=300, db_index=True)
+    text = models.TextField()
+    profession_code = models.CharField(max_length=4, blank=True)
+    savoir_faire_code = models.CharField(max_length=10, blank=True)
+    category_code = models.CharField(max_length=20, blank=True)
+    circle = models.CharField(max_length=20, blank=True)
+    mode = models.CharField(max_length=1, blank=True)
+    languages = models.JSONField(default=list, blank=True)
+    commune = models.ForeignKey(
+        "territory.Commune", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "ref_id"], name="searchentry_unique_kind_ref")
+        ]
+        indexes = [
+            models.Index(fields=["latitude", "longitude"]),
+            models.Index(fields=["profession_code", "sort_key"]),
+            models.Index(fields=["commune", "sort_key"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

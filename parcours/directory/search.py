@@ -1,0 +1,242 @@
+"""Directory search: one selector, two engines (SQLite FTS5, PostgreSQL tsvector).
+
+The index (``SearchEntry``) holds one row per practice situation, structure and service,
+with its text folded in Python (``parcours.lib.text.fold``): both engines therefore see the
+same words, and a query returns the same result set on both. Results come in a static
+order (``sort_key``, then id), so pages are stable and ``LIMIT`` stops early.
+
+Query words match by prefix ("kiné" finds "kinésithérapeute"); all words must match.
+Words of one character are ignored (they would match half the directory).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+
+from parcours.lib.text import fold
+
+from .importing import batches
+from .models import PracticeSituation, SearchEntry, Service, Structure
+
+PAGE_SIZE = 20
+MIN_WORD = 2
+
+
+# --- Building the index ------------------------------------------------------------------
+
+
+def _situation_entry(situation: PracticeSituation) -> SearchEntry:
+    person = situation.professional
+    commune = situation.commune
+    title = f"{person.first_name} {person.last_name}".strip()
+    subtitle = " · ".join(filter(None, [person.profession, person.savoir_faire]))
+    words = [
+        title,
+        person.profession,
+        person.savoir_faire,
+        situation.place_name,
+        commune.name if commune else "",
+        situation.postal_code,
+    ]
+    return SearchEntry(
+        kind=SearchEntry.Kind.PROFESSIONAL,
+        ref_id=situation.pk,
+        professional_id=person.pk,
+        title=title,
+        subtitle=subtitle,
+        sort_key=fold(f"{person.last_name} {person.first_name}"),
+        text=fold(" ".join(words)),
+        profession_code=person.profession_code,
+        savoir_faire_code=person.savoir_faire_code,
+        mode=situation.mode,
+        languages=person.languages,
+        commune_id=situation.commune_id,
+        latitude=situation.latitude,
+        longitude=situation.longitude,
+    )
+
+
+def _structure_entry(structure: Structure) -> SearchEntry:
+    commune = structure.commune
+    words = [
+        structure.name,
+        structure.long_name,
+        structure.category,
+        commune.name if commune else "",
+        structure.postal_code,
+    ]
+    return SearchEntry(
+        kind=SearchEntry.Kind.STRUCTURE,
+        ref_id=structure.pk,
+        title=structure.name,
+        subtitle=structure.category,
+        sort_key=fold(structure.name),
+        text=fold(" ".join(words)),
+        category_code=structure.category_code,
+        commune_id=structure.commune_id,
+        latitude=structure.latitude,
+        longitude=structure.longitude,
+    )
+
+
+def _service_entry(service: Service) -> SearchEntry:
+    commune = service.commune
+    words = [
+        service.name,
+        service.category,
+        " ".join(service.thematiques),
+        commune.name if commune else "",
+        service.postal_code,
+    ]
+    return SearchEntry(
+        kind=SearchEntry.Kind.SERVICE,
+        ref_id=service.pk,
+        organisation_id=service.organisation_id,
+        title=service.name,
+        subtitle=service.category,
+        sort_key=fold(service.name),
+        text=fold(" ".join(words)),
+        category_code=fold(service.category)[:20],
+        circle=service.circle,
+        languages=service.languages,
+        commune_id=service.commune_id,
+        latitude=service.latitude,
+        longitude=service.longitude,
+    )
+
+
+SOURCES = {
+    SearchEntry.Kind.PROFESSIONAL: (
+        lambda: PracticeSituation.objects.filter(
+            is_active=True, professional__is_active=True
+        ).select_related("professional", "commune"),
+        _situation_entry,
+    ),
+    SearchEntry.Kind.STRUCTURE: (
+        lambda: Structure.objects.filter(is_active=True).select_related("commune"),
+        _structure_entry,
+    ),
+    SearchEntry.Kind.SERVICE: (
+        lambda: (
+            Service.objects.with_scopes_disabled().filter(is_active=True).select_related("commune")
+        ),
+        _service_entry,
+    ),
+}
+
+
+def search_index_refresh(*, kind: str, ids: Iterable[int] | None = None) -> int:
+    """Rebuild the entries of one kind (all, or those of the given source ids)."""
+    source, build = SOURCES[SearchEntry.Kind(kind)]
+    rows = source()
+    stale = SearchEntry.objects.filter(kind=kind)
+    if ids is not None:
+        ids = list(ids)
+        rows, stale = rows.filter(pk__in=ids), stale.filter(ref_id__in=ids)
+    created = 0
+    with transaction.atomic():
+        stale.delete()
+        for batch in batches(rows.order_by("pk").iterator(chunk_size=2000), 2000):
+            SearchEntry.objects.bulk_create([build(row) for row in batch])
+            created += len(batch)
+    return created
+
+
+def search_index_rebuild() -> dict[str, int]:
+    return {kind: search_index_refresh(kind=kind) for kind in SearchEntry.Kind.values}
+
+
+# --- Querying --------------------------------------------------------------------------
+
+FACETS = (
+    "kind",
+    "profession_code",
+    "savoir_faire_code",
+    "category_code",
+    "circle",
+    "commune",
+    "mode",
+)
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    kind: str = ""
+    profession_code: str = ""
+    savoir_faire_code: str = ""
+    category_code: str = ""
+    circle: str = ""
+    commune: str = ""  # INSEE code
+    mode: str = ""
+    language: str = ""
+    page: int = 1
+
+
+@dataclass
+class SearchResult:
+    page: Page
+    words: list[str]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def query_words(text: str) -> list[str]:
+    return [word for word in fold(text).split() if len(word) >= MIN_WORD]
+
+
+def _match(queryset: QuerySet, words: list[str]) -> QuerySet:
+    """Entries whose text has every word as a prefix of one of its words."""
+    if not words:
+        return queryset
+    if connection.vendor == "postgresql":
+        expression = " & ".join(f"{word}:*" for word in words)
+        return queryset.extra(
+            where=["search_vector @@ to_tsquery('simple', %s)"], params=[expression]
+        )
+    expression = " ".join(f'"{word}"*' for word in words)
+    return queryset.extra(
+        where=[
+            "directory_searchentry.id IN (SELECT rowid FROM directory_search_fts"
+            " WHERE directory_search_fts MATCH %s)"
+        ],
+        params=[expression],
+    )
+
+
+def _filters(query: SearchQuery, organisation) -> Q:
+    visible = Q(organisation__isnull=True)
+    if organisation is not None:
+        visible |= Q(organisation=organisation)
+    filters = visible
+    for name in ("kind", "profession_code", "savoir_faire_code", "category_code", "circle", "mode"):
+        if value := getattr(query, name):
+            filters &= Q(**{name: value})
+    if query.commune:
+        filters &= Q(commune_id=query.commune)
+    if query.language:
+        filters &= (
+            Q(languages__contains=[query.language])
+            if connection.vendor == "postgresql"
+            else Q(languages__icontains=f'"{query.language}"')
+        )
+    return filters
+
+
+def directory_search(
+    *, query: SearchQuery, organisation=None, page_size: int = PAGE_SIZE
+) -> SearchResult:
+    """Search the directory as a member of ``organisation`` (or the public, with None)."""
+    words = query_words(query.q)
+    matches = _match(SearchEntry.objects.filter(_filters(query, organisation)), words)
+    ordered = matches.order_by("sort_key", "id").select_related("commune")
+    page = Paginator(ordered, page_size).get_page(query.page)
+    facets = {
+        name: list(
+            matches.order_by().values_list(name).annotate(n=Count("id")).order_by("-n", name)
+        )
+        for name in FACETS
+    }
+    return SearchResult(page=page, words=words, facets=facets)
