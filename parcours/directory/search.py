@@ -6,7 +6,10 @@ same words, and a query returns the same result set on both. Results come in a s
 order (``sort_key``, then id), so pages are stable and ``LIMIT`` stops early.
 
 Query words match by prefix ("kiné" finds "kinésithérapeute"); all words must match.
-Words of one character are ignored (they would match half the directory).
+Words of one character are ignored (they would match half the directory). A word of five
+letters or more that is the prefix of no indexed word is read with one typo: each spelling
+at one edit (deletion, insertion, substitution, transposition) that starts an indexed word
+(``SearchWord``, the same table on both engines) becomes an alternative.
 """
 
 from collections.abc import Iterable
@@ -19,10 +22,13 @@ from django.db.models import Count, Q, QuerySet
 from parcours.lib.text import fold
 
 from .importing import batches
-from .models import PracticeSituation, SearchEntry, Service, Structure
+from .models import PracticeSituation, SearchEntry, SearchWord, Service, Structure
 
 PAGE_SIZE = 20
 MIN_WORD = 2
+TYPO_MIN_LENGTH = 5
+VOCABULARY_MIN_LENGTH = 3
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 # --- Building the index ------------------------------------------------------------------
@@ -140,9 +146,22 @@ def search_index_refresh(*, kind: str, ids: Iterable[int] | None = None) -> int:
     with transaction.atomic():
         stale.delete()
         for batch in batches(rows.order_by("pk").iterator(chunk_size=2000), 2000):
-            SearchEntry.objects.bulk_create([build(row) for row in batch])
+            entries = SearchEntry.objects.bulk_create([build(row) for row in batch])
+            _vocabulary_add(entries)
             created += len(batch)
     return created
+
+
+def _vocabulary_add(entries: list[SearchEntry]) -> None:
+    words = {
+        word
+        for entry in entries
+        for word in entry.text.split()
+        if len(word) >= VOCABULARY_MIN_LENGTH
+    }
+    SearchWord.objects.bulk_create(
+        [SearchWord(word=word[:100]) for word in words], ignore_conflicts=True
+    )
 
 
 def search_index_rebuild() -> dict[str, int]:
@@ -187,16 +206,53 @@ def query_words(text: str) -> list[str]:
     return [word for word in fold(text).split() if len(word) >= MIN_WORD]
 
 
+def one_edit_away(word: str) -> set[str]:
+    """Every spelling at one deletion, transposition, substitution or insertion."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    transposes = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in ALPHABET}
+    inserts = {a + c + b for a, b in splits for c in ALPHABET}
+    return (deletes | transposes | replaces | inserts) - {word}
+
+
+def _starts_a_word(prefixes: Iterable[str]) -> list[str]:
+    """The prefixes that begin at least one word of the vocabulary (indexed range queries,
+    by groups small enough for SQLite's expression depth limit)."""
+    prefixes = sorted(prefixes)
+    vocabulary: list[str] = []
+    for group in batches(prefixes, 150):
+        condition = Q()
+        for prefix in group:
+            condition |= Q(word__gte=prefix, word__lt=prefix + "~")  # "~" sorts after [a-z0-9]
+        vocabulary += SearchWord.objects.filter(condition).values_list("word", flat=True)
+    return [p for p in prefixes if any(word.startswith(p) for word in vocabulary)]
+
+
+def word_alternatives(word: str) -> list[str]:
+    """The word itself, or its spellings one typo away when it starts no indexed word."""
+    if len(word) < TYPO_MIN_LENGTH or _starts_a_word([word]):
+        return [word]
+    return _starts_a_word(one_edit_away(word)) or [word]
+
+
 def _match(queryset: QuerySet, words: list[str]) -> QuerySet:
-    """Entries whose text has every word as a prefix of one of its words."""
+    """Entries whose text has every word (or one of its alternatives) as a word prefix."""
     if not words:
         return queryset
+    alternatives = [word_alternatives(word) for word in words]
     if connection.vendor == "postgresql":
-        expression = " & ".join(f"{word}:*" for word in words)
+        expression = " & ".join(
+            "(" + " | ".join(f"{spelling}:*" for spelling in spellings) + ")"
+            for spellings in alternatives
+        )
         return queryset.extra(
             where=["search_vector @@ to_tsquery('simple', %s)"], params=[expression]
         )
-    expression = " ".join(f'"{word}"*' for word in words)
+    expression = " AND ".join(
+        "(" + " OR ".join(f'"{spelling}"*' for spelling in spellings) + ")"
+        for spellings in alternatives
+    )
     return queryset.extra(
         where=[
             "directory_searchentry.id IN (SELECT rowid FROM directory_search_fts"

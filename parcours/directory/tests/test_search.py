@@ -150,3 +150,15 @@ def test_the_fulltext_index_exists_after_all_migrations(db):
                 "SELECT 1 FROM pg_indexes WHERE indexname = 'directory_searchentry_search_vector'"
             )
             assert cursor.fetchone()
+
+
+def test_it_forgives_one_typo_in_long_words(corpus):
+    assert titles(search(q="kinésitérapeute")) == ["Noël Lefèvre", "Chloé Martin"]  # missing h
+    assert titles(search(q="venissieus")) != []  # substitution
+    assert titles(search(q="durnad")) == ["Amélie Durand"]  # transposition
+    assert titles(search(q="lefevrre")) == ["Noël Lefèvre"]  # insertion
+
+
+def test_it_does_not_guess_for_short_words_or_two_typos(corpus):
+    assert titles(search(q="drnad")) == []  # five letters but two edits from "durand"
+    assert titles(search(q="mrtn")) == []  # short word: no typo tolerance
