@@ -12,15 +12,18 @@ at one edit (deletion, insertion, substitution, transposition) that starts an in
 (``SearchWord``, the same table on both engines) becomes an alternative.
 """
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySet
 
 from parcours.lib.text import fold
+from parcours.territory.models import Commune
 
+from .geocoding import geocode
 from .importing import batches
 from .models import PracticeSituation, SearchEntry, SearchWord, Service, Structure
 
@@ -192,6 +195,9 @@ class SearchQuery:
     commune: str = ""  # INSEE code
     mode: str = ""
     language: str = ""
+    near_commune: str = ""  # INSEE code: search around its centre…
+    near_address: str = ""  # …or around this address in that commune
+    radius_km: float | None = None
     page: int = 1
 
 
@@ -200,6 +206,44 @@ class SearchResult:
     page: Page
     words: list[str]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    origin: tuple[float, float] | None = None  # the point distances are measured from
+
+
+KM_PER_DEGREE = 111.195  # mean length of one degree of latitude
+DEFAULT_RADIUS_KM = 10.0
+MAX_RADIUS_KM = 200.0
+
+
+def _origin(query: SearchQuery) -> tuple[float, float] | None:
+    """The point of a "near" search: the address if it is found, else the commune centre."""
+    if not query.near_commune:
+        return None
+    commune = Commune.objects.filter(insee=query.near_commune).first()
+    if commune is None:
+        return None
+    location = geocode(address=query.near_address, commune=commune)
+    if location.latitude is None:
+        return None
+    return location.latitude, location.longitude
+
+
+def _near(queryset: QuerySet, origin: tuple[float, float], radius_km: float) -> QuerySet:
+    """Within the radius, nearest first. Distances use the equirectangular approximation
+    (exact to a few metres at a territory's scale) so that both engines compute them with
+    plain arithmetic and order them alike; the bounding box uses the lat/lon index."""
+    lat0, lon0 = origin
+    shrink = math.cos(math.radians(lat0))
+    span = radius_km / KM_PER_DEGREE
+    dlat = F("latitude") - lat0
+    dlon = (F("longitude") - lon0) * shrink
+    return (
+        queryset.filter(
+            latitude__range=(lat0 - span, lat0 + span),
+            longitude__range=(lon0 - span / shrink, lon0 + span / shrink),
+        )
+        .annotate(distance2=ExpressionWrapper(dlat * dlat + dlon * dlon, output_field=FloatField()))
+        .filter(distance2__lte=span * span)
+    )
 
 
 def query_words(text: str) -> list[str]:
@@ -287,12 +331,23 @@ def directory_search(
     """Search the directory as a member of ``organisation`` (or the public, with None)."""
     words = query_words(query.q)
     matches = _match(SearchEntry.objects.filter(_filters(query, organisation)), words)
-    ordered = matches.order_by("sort_key", "id").select_related("commune")
+    origin = _origin(query)
+    order = ("sort_key", "id")
+    if origin is not None:
+        radius = min(query.radius_km or DEFAULT_RADIUS_KM, MAX_RADIUS_KM)
+        matches = _near(matches, origin, radius)
+        order = ("distance2", "sort_key", "id")
+    ordered = matches.order_by(*order).select_related("commune")
     page = Paginator(ordered, page_size).get_page(query.page)
+    for entry in page:
+        distance2 = getattr(entry, "distance2", None)
+        entry.distance_km = (
+            None if distance2 is None else round(math.sqrt(distance2) * KM_PER_DEGREE, 2)
+        )
     facets = {
         name: list(
             matches.order_by().values_list(name).annotate(n=Count("id")).order_by("-n", name)
         )
         for name in FACETS
     }
-    return SearchResult(page=page, words=words, facets=facets)
+    return SearchResult(page=page, words=words, facets=facets, origin=origin)

@@ -162,3 +162,37 @@ def test_it_forgives_one_typo_in_long_words(corpus):
 def test_it_does_not_guess_for_short_words_or_two_typos(corpus):
     assert titles(search(q="drnad")) == []  # five letters but two edits from "durand"
     assert titles(search(q="mrtn")) == []  # short word: no typo tolerance
+
+
+CENTRES = {"69259": (45.6978, 4.8867), "69199": (45.7053, 4.8558), "69388": (45.7350, 4.8690)}
+
+
+@pytest.fixture
+def located(corpus):
+    for insee, (lat, lon) in CENTRES.items():
+        Commune.objects.filter(insee=insee).update(latitude=lat, longitude=lon)
+        PracticeSituation.objects.filter(commune_id=insee).update(latitude=lat, longitude=lon)
+    search_index_rebuild()
+
+
+def test_it_searches_near_a_commune_nearest_first(located):
+    result = search(q="médecin", near_commune="69199", radius_km=5)
+    assert titles(result) == ["Éric Dupont", "Amélie Durand"]
+    assert [entry.distance_km for entry in result.page] == [0.0, pytest.approx(2.52, abs=0.05)]
+
+
+def test_the_radius_leaves_farther_entries_out(located):
+    assert titles(search(q="kiné", near_commune="69259", radius_km=1)) == [
+        "Zoé Kinet",
+        "Chloé Martin",
+    ]
+    assert titles(search(q="kiné", near_commune="69259", radius_km=5)) == [
+        "Zoé Kinet",
+        "Chloé Martin",
+        "Noël Lefèvre",
+    ]
+
+
+def test_an_unknown_commune_means_no_distance(located):
+    result = search(q="kiné", near_commune="99999")
+    assert result.origin is None and len(result.page) == 3
