@@ -442,6 +442,8 @@ def _upsert(organisation, record, seen: set[str]) -> str:
         service.full_clean(validate_unique=False)
     except ValidationError as error:
         raise Rejected(_validation_reason(error)) from error
+    if not created:
+        service.version = models.F("version") + 1  # an edit: older edit forms get refused
     service.save()
     return "created" if created else "updated"
 

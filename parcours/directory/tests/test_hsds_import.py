@@ -89,7 +89,7 @@ def test_it_is_idempotent(org_a, tmp_path):
 
     assert (first.created, first.unchanged) == (2, 0)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
-    assert len(services_of(org_a)) == 2
+    assert [service.version for service in services_of(org_a)] == [1, 1]
 
 
 def test_it_updates_a_changed_service(org_a, tmp_path):
@@ -100,7 +100,9 @@ def test_it_updates_a_changed_service(org_a, tmp_path):
     )
 
     assert (report.created, report.updated) == (0, 1)
-    assert services_of(org_a)[0].name == "Nouveau nom"
+    [service] = services_of(org_a)
+    assert service.name == "Nouveau nom"
+    assert service.version == 2  # an edit made on version 1 meanwhile is refused
 
 
 def test_it_reads_a_single_service_or_a_page(org_a, tmp_path):
