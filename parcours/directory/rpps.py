@@ -166,20 +166,29 @@ class RppsImportReport(ImportReport):
     error: str = ""  # the import was refused or stopped
 
     def summary(self) -> str:
-        lines = [super().summary()]
+        # Written here rather than with ImportReport.summary, which turns every comma of its
+        # sentence into a space when it formats the numbers.
         pro, structure = self.professionals, self.structures
-        lines.append(
+        lines = [
+            f"{self.source} : {self.read} lignes lues ; situations d'exercice : "
+            f"{self.created} créées, {self.updated} mises à jour, {self.unchanged} inchangées, "
+            f"{self.deactivated} désactivées ; {len(self.rejected)} lignes rejetées "
+            f"({_number(self.rows_per_second)} lignes/s).",
             f"Professionnels : {pro['created']} créés, {pro['updated']} mis à jour, "
             f"{pro['unchanged']} inchangés, {pro['deactivated']} désactivés ; structures : "
             f"{structure['created']} créées, {structure['updated']} mises à jour, "
             f"{structure['unchanged']} inchangées, {structure['linked']} rattachées à une "
             f"structure FINESS ; {self.duplicates} lignes en double fusionnées ; "
-            f"{self.outside} lignes hors territoire."
-        )
+            f"{self.outside} lignes hors territoire.",
+        ]
         lines.extend(self.notes)
         if self.error:
             lines.append(self.error)
         return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}".replace(",", "\u202f")  # French thousands separator
 
 
 # --- Parsing (pure) ----------------------------------------------------------------------------
@@ -208,7 +217,7 @@ def parse_rpps(lines: Iterable[str]) -> Iterator[RppsRow | RppsRejection]:
     rpps_at = names.index("Identifiant PP")
     for number, line in enumerate(iterator, start=2):
         cells = _cells(line)
-        if len(cells) == width + 1 and cells[-1] == "":
+        if len(cells) > width and cells[-1] == "":
             cells.pop()  # the trailing "|"
         if len(cells) != width:
             if cells == [""]:
