@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from parcours.accounts.access import AUTHENTICATED, PUBLIC, declare_patterns
 from parcours.accounts.models import Role
+from parcours.api import urls as api_urls
 
 # allauth's views: login, logout, password reset, second factor, single sign-on.
 # Signup is closed (accounts are created by invitation); pages about one's own account
@@ -45,4 +46,5 @@ urlpatterns = [
     path("territoire/", include("parcours.territory.urls")),
     path("annuaire/", include("parcours.directory.urls")),
     path("audit/", include("parcours.audit.urls")),
+    path("api/v1/", include((api_urls.urlpatterns, "api"))),
 ]

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySet
+from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, Q, QuerySet
+from django.db.models.functions import Floor
 
 from parcours.lib.text import fold
 from parcours.territory.models import Commune
@@ -351,3 +352,90 @@ def directory_search(
         for name in FACETS
     }
     return SearchResult(page=page, words=words, facets=facets, origin=origin)
+
+
+# --- Public details of results, and the map ---------------------------------------------
+
+
+def _public(phone: str, phone_public: bool, email: str, email_public: bool) -> dict:
+    return {"phone": phone if phone_public else "", "email": email if email_public else ""}
+
+
+def search_items(entries: Iterable[SearchEntry]) -> list[dict]:
+    """What a result shows: name, profession, address, commune, position, PUBLIC contacts.
+    One query per kind on the page (no N+1)."""
+    entries = list(entries)
+    wanted: dict[str, list[int]] = {}
+    for entry in entries:
+        wanted.setdefault(entry.kind, []).append(entry.ref_id)
+    sources = {
+        SearchEntry.Kind.PROFESSIONAL: PracticeSituation.objects.select_related("professional"),
+        SearchEntry.Kind.STRUCTURE: Structure.objects.all(),
+        SearchEntry.Kind.SERVICE: Service.objects.with_scopes_disabled().all(),
+    }
+    found = {kind: sources[kind].in_bulk(ids) for kind, ids in wanted.items()}
+    items = []
+    for entry in entries:
+        source = found[entry.kind].get(entry.ref_id)
+        items.append(
+            {
+                "id": f"{entry.kind}-{entry.ref_id}",
+                "kind": entry.kind,
+                "name": entry.title,
+                "profession": entry.subtitle,
+                "address": getattr(source, "address", ""),
+                "postal_code": getattr(source, "postal_code", ""),
+                "commune": entry.commune.name if entry.commune else "",
+                "latitude": entry.latitude,
+                "longitude": entry.longitude,
+                "distance_km": getattr(entry, "distance_km", None),
+                **(
+                    _public(source.phone, source.phone_public, source.email, source.email_public)
+                    if source
+                    else {"phone": "", "email": ""}
+                ),
+            }
+        )
+    return items
+
+
+MAP_MAX_POINTS = 500
+MAP_GRID = 24  # cells across the viewport when points are clustered
+
+
+def directory_map(
+    *, query: SearchQuery, bbox: tuple[float, float, float, float], organisation=None
+) -> dict:
+    """Points in a viewport (west, south, east, north), or clusters when there are too many."""
+    west, south, east, north = bbox
+    matches = _match(
+        SearchEntry.objects.filter(_filters(query, organisation)), query_words(query.q)
+    )
+    inside = matches.filter(latitude__range=(south, north), longitude__range=(west, east))
+    total = inside.count()
+    if total <= MAP_MAX_POINTS:
+        points = inside.order_by("sort_key", "id").values_list(
+            "kind", "ref_id", "title", "latitude", "longitude"
+        )
+        return {
+            "total": total,
+            "points": [
+                {"id": f"{kind}-{ref}", "name": title, "latitude": lat, "longitude": lon}
+                for kind, ref, title, lat, lon in points
+            ],
+            "clusters": [],
+        }
+    cell_lat, cell_lon = (north - south) / MAP_GRID or 1.0, (east - west) / MAP_GRID or 1.0
+    cells = (
+        inside.order_by()
+        .annotate(
+            cell_y=Floor((F("latitude") - south) / cell_lat),
+            cell_x=Floor((F("longitude") - west) / cell_lon),
+        )
+        .values("cell_y", "cell_x")
+        .annotate(count=Count("id"), latitude=Avg("latitude"), longitude=Avg("longitude"))
+    )
+    clusters = [
+        {"count": c["count"], "latitude": c["latitude"], "longitude": c["longitude"]} for c in cells
+    ]
+    return {"total": total, "points": [], "clusters": sorted(clusters, key=lambda c: -c["count"])}

@@ -75,6 +75,10 @@ MATRIX = {
     "directory:service-create": (302, 200, 403, 200, 403, 403),
     "directory:service-edit": (302, 200, 403, 200, 403, 403),
     "directory:service-archive": (302, 405, 403, 405, 403, 403),  # POST only
+    "api:openapi-json":                 (200, 200, 200, 200, 200, 200),
+    "api:annuaire-search":              (200, 200, 200, 200, 200, 200),  # public data only
+    "api:annuaire-map":                 (422, 422, 422, 422, 422, 422),  # bbox is required
+    "api:api-root":                     (404, 404, 404, 404, 404, 404),  # no docs page (CDN)
     "audit:event-list": (302, 403, 403, 200, 403, 403),
     "audit:event-export": (302, 403, 403, 200, 403, 403),
     # allauth: the public steps of logging in; one's own account pages need a login.
