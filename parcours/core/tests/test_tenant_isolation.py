@@ -24,6 +24,15 @@ NOT_TENANT_DATA = {
     "directory.professional": "national reference data (RPPS)",
     "directory.practicesituation": "national reference data (RPPS)",
     "directory.structure": "national reference data (FINESS, RPPS)",
+    "directory.banaddress": "national reference data (Base Adresse Nationale)",
+    "directory.searchword": "vocabulary of the search index (words, no data)",
+}
+
+
+# Tenant data read without django-scopes, each filtered explicitly by its selectors.
+UNSCOPED_BY_DESIGN = {
+    "audit.auditevent": "login failures have no organisation; the DPO selectors filter",
+    "directory.searchentry": "national entries have no organisation; search filters",
 }
 
 
@@ -45,8 +54,8 @@ def test_every_tenant_model_has_an_isolation_check():
 def test_every_scoped_query_outside_a_scope_raises():
     for label in ISOLATION_CHECKS:
         model = apps.get_model(label)
-        if label == "audit.auditevent":
-            continue  # deliberately unscoped, filtered explicitly by its selectors
+        if label in UNSCOPED_BY_DESIGN:
+            continue
         with scope(), pytest.raises(ScopeError):
             list(model.objects.all())
 
@@ -162,7 +171,18 @@ def check_availability(org_a, org_b, **_):
         assert set(Availability.objects.values_list("organisation", flat=True)) == {org_a.pk}
 
 
+def check_searchentry(client, claire, bruno, org_a, org_b, **_):
+    from parcours.directory.search import search_index_rebuild
+
+    _directory_rows(org_a, org_b)
+    search_index_rebuild()
+    client.force_login(claire)
+    names = [item["name"] for item in client.get("/api/v1/annuaire/search").json()["items"]]
+    assert "Service A" in names and "Service secret B" not in names
+
+
 ISOLATION_CHECKS = {
+    "directory.searchentry": check_searchentry,
     "directory.service": check_service,
     "directory.availability": check_availability,
     "accounts.membership": check_membership,
