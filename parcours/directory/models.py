@@ -389,3 +389,19 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class Consultation(models.Model):
+    """How many times the directory was searched, per day: a count, nothing about who."""
+
+    day = models.DateField()
+    public = models.BooleanField(default=True)  # the public annuaire, or staff pages
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "public"], name="consultation_one_row_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.count}"

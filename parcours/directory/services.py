@@ -11,7 +11,7 @@ from parcours.audit.models import Action
 from parcours.audit.services import audit_log
 
 from .geocoding import geocode
-from .models import Service, Source
+from .models import Consultation, Service, Source
 
 EDITABLE_FIELDS = (
     "name",
@@ -103,3 +103,10 @@ def service_archive(*, service: Service, archived: bool, by: User, request=None)
     service.refresh_from_db()
     audit_log(action=Action.UPDATE, request=request, obj=service, details={"archived": archived})
     return service
+
+
+def consultation_record(*, public: bool) -> None:
+    """Count one directory search for today (no IP, no query, no user)."""
+    today = timezone.localdate()
+    Consultation.objects.get_or_create(day=today, public=public)
+    Consultation.objects.filter(day=today, public=public).update(count=F("count") + 1)

@@ -26,6 +26,7 @@ NOT_TENANT_DATA = {
     "directory.structure": "national reference data (FINESS, RPPS)",
     "directory.banaddress": "national reference data (Base Adresse Nationale)",
     "directory.searchword": "vocabulary of the search index (words, no data)",
+    "directory.consultation": "instance-wide daily counts, no personal data",
 }
 
 
