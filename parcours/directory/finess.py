@@ -37,7 +37,7 @@ from pyproj.exceptions import CRSError
 
 from parcours.territory.models import Commune
 
-from .importing import BATCH_SIZE, ImportReport, Progress, batches
+from .importing import BATCH_SIZE, ImportReport, Progress, batches, insert_rows, update_rows
 from .models import LocationPrecision, Source, Structure
 
 STRUCTURE_FIELDS = (31, 32)  # the specification's 31, or 32 with ``numuai`` (recent files)
@@ -47,6 +47,7 @@ COMMUNE_NUMBER = re.compile(r"^[0-9]{3}$")
 POSTAL_CODE = re.compile(r"^\s*([0-9]{5})")
 EPSG_CODE = re.compile(r"EPSG\s*:\s*([0-9]{4,5})", re.IGNORECASE)
 SIRET = re.compile(r"^[0-9]{14}$")
+LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")  # 2 × digit, digits summed
 
 # FINESS codes the overseas départements with a letter (specification: [0-9][0-9A-Z]).
 OVERSEAS_DEPARTEMENTS = {
@@ -107,6 +108,18 @@ MAX_LENGTHS = {
     for field in Structure._meta.concrete_fields
     if getattr(field, "max_length", None)
 }
+# Fields copied from a structureet line as they are: (Structure field, index, max length).
+TEXT_COLUMNS = tuple(
+    (name, index, MAX_LENGTHS[name])
+    for name, index in (
+        ("name", 3),
+        ("long_name", 4),
+        ("category_code", 18),
+        ("category", 19),
+        ("aggregate_category_code", 20),
+        ("aggregate_category", 21),
+    )
+)
 
 
 class FinessFileError(ValueError):
@@ -122,11 +135,8 @@ def finess_number_is_valid(number: str) -> bool:
         return False
     if not number.isdigit():  # 2A…/2B… (Corsica): no documented key for the letters
         return True
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = int(char) * (2 if position % 2 else 1)
-        total += digit - 9 if digit > 9 else digit
-    return total % 10 == 0
+    kept, doubled = number[-1::-2], number[-2::-2].translate(LUHN_DOUBLED)
+    return (sum(map(int, kept)) + sum(map(int, doubled))) % 10 == 0
 
 
 def finess_departement(departement: str) -> str | None:
@@ -157,6 +167,7 @@ def finess_insee_code(departement: str, commune: str) -> str | None:
     return insee_departement + commune
 
 
+@cache
 def finess_crs(source: str, departement: str | None) -> int | None:
     """The EPSG code of a geolocalisation line's coordinates.
 
@@ -209,14 +220,15 @@ def in_france(latitude: float, longitude: float) -> bool:
     )
 
 
+@cache
 def location_precision(source: str) -> str:
     """FINESS geocodes to the address, unless its source says it placed the point coarser."""
     text = (source or "").upper()
     if any(word in text for word in ("COMMUNE", "MAIRIE", "CENTROIDE", "CHEF_LIEU")):
-        return LocationPrecision.COMMUNE
+        return LocationPrecision.COMMUNE.value
     if any(word in text for word in ("VOIE", "TRONCON", "STREET")):
-        return LocationPrecision.STREET
-    return LocationPrecision.ADDRESS
+        return LocationPrecision.STREET.value
+    return LocationPrecision.ADDRESS.value
 
 
 def finess_address(numvoie: str, typvoie: str, voie: str, compvoie: str, lieuditbp: str) -> str:
@@ -359,35 +371,25 @@ def _read_establishments(
 
 
 def _values(fields: list[str]) -> dict:
-    """The Structure fields of a structureet line (without coordinates)."""
-    field = [value.strip() for value in fields]
-    insee = finess_insee_code(field[13], field[12])
-    postal = POSTAL_CODE.match(field[15])
-    phone = re.sub(r"[^0-9+]", "", field[16])
-    values = {
-        "name": field[3] or field[4],
-        "long_name": field[4],
-        "finess_ej": field[2] if finess_number_is_valid(field[2]) else "",
-        "siret": field[22] if SIRET.match(field[22]) else "",
-        "category_code": field[18],
-        "category": field[19],
-        "aggregate_category_code": field[20],
-        "aggregate_category": field[21],
-        "address": finess_address(field[7], field[8], field[9], field[10], field[11]),
-        "postal_code": postal.group(1) if postal else "",
-        "commune_id": insee,
-        "phone": phone,
-        "phone_public": bool(phone),
-        "source": Source.FINESS,
-        "is_active": True,
-        "checked_by_id": None,
-    }
-    return {
-        name: value[: MAX_LENGTHS[name]]
-        if isinstance(value, str) and name in MAX_LENGTHS
-        else value
-        for name, value in values.items()
-    }
+    """The Structure fields of a structureet line (without coordinates), cut to the model."""
+    ej, siret = fields[2].strip(), fields[22].strip()
+    postal = POSTAL_CODE.match(fields[15])
+    phone = re.sub(r"[^0-9+]", "", fields[16])[: MAX_LENGTHS["phone"]]
+    values = {name: fields[index].strip()[:length] for name, index, length in TEXT_COLUMNS}
+    values.update(
+        name=values["name"] or values["long_name"],
+        finess_ej=ej if finess_number_is_valid(ej) else "",
+        siret=siret if SIRET.match(siret) else "",
+        address=finess_address(*fields[7:12])[: MAX_LENGTHS["address"]],
+        postal_code=postal.group(1) if postal else "",
+        commune_id=finess_insee_code(fields[13], fields[12]),
+        phone=phone,
+        phone_public=bool(phone),
+        source=Source.FINESS.value,
+        is_active=True,
+        checked_by_id=None,
+    )
+    return values
 
 
 # --- Applying --------------------------------------------------------------------------------
@@ -457,45 +459,59 @@ def _apply(
 ) -> None:
     """One batch in one transaction: create the new, update the changed, refresh the rest."""
     with transaction.atomic():
-        existing = Structure.objects.in_bulk([e.finess_et for e in batch], field_name="finess_et")
-        new, changed, refreshed = [], [], []
+        existing = {
+            row["finess_et"]: row
+            for row in Structure.objects.filter(finess_et__in=[e.finess_et for e in batch]).values(
+                "id", "finess_et", "checked_on", *OWNED_FIELDS, *LOCATION_FIELDS
+            )
+        }
+        new, refreshed = [], []
+        changed: dict[tuple[str, ...], list[tuple]] = defaultdict(list)  # by updated columns
         for establishment in batch:
             values = dict(establishment.values)
             if values["commune_id"] not in communes:
                 values["commune_id"] = None  # kept, unlinked: the commune list may be older
             if establishment.finess_et in locations:
                 values.update(zip(LOCATION_FIELDS, locations[establishment.finess_et], strict=True))
-            structure = existing.get(establishment.finess_et)
-            if structure is None:
-                new.append(Structure(finess_et=establishment.finess_et, checked_on=today, **values))
-            elif _update(structure, values):
-                structure.checked_on = today
-                changed.append(structure)
-            elif structure.checked_on != today:
-                refreshed.append(structure.pk)
-        Structure.objects.bulk_create(new)
-        Structure.objects.bulk_update(changed, [*OWNED_FIELDS, *LOCATION_FIELDS, "checked_on"])
+            current = existing.get(establishment.finess_et)
+            if current is None:
+                new.append(
+                    {
+                        "finess_et": establishment.finess_et,
+                        "checked_on": today,
+                        **UNLOCATED,
+                        **values,
+                    }
+                )
+            elif _changes(current, values):
+                changed[(*values, "checked_on")].append((*values.values(), today, current["id"]))
+            elif current["checked_on"] != today:
+                refreshed.append(current["id"])
+        insert_rows(Structure, new)
+        for fields, rows in changed.items():
+            update_rows(Structure, fields, rows)
         Structure.objects.filter(pk__in=refreshed).update(checked_on=today)
     report.created += len(new)
-    report.updated += len(changed)
-    report.unchanged += len(batch) - len(new) - len(changed)
+    updated = sum(map(len, changed.values()))
+    report.updated += updated
+    report.unchanged += len(batch) - len(new) - updated
 
 
-def _update(structure: Structure, values: dict) -> bool:
-    """Set the values on the structure; True when something changed.
+UNLOCATED = dict(zip(LOCATION_FIELDS, (None, None, LocationPrecision.UNKNOWN.value), strict=True))
 
-    Without FINESS coordinates the existing ones are kept (the address geocoder may have set
+
+def _changes(current: dict, values: dict) -> bool:
+    """True when the values differ from the stored row.
+
+    Without FINESS coordinates the stored ones are kept (the address geocoder may have set
     them), unless the address moved: then they are cleared, to be geocoded again.
     """
-    moved = any(getattr(structure, name) != values[name] for name in ("address", "commune_id"))
-    if "latitude" not in values and moved and structure.latitude is not None:
-        values.update(latitude=None, longitude=None, location_precision=LocationPrecision.UNKNOWN)
-    changed = False
-    for name, value in values.items():
-        if getattr(structure, name) != value:
-            setattr(structure, name, value)
-            changed = True
-    return changed
+    if "latitude" not in values and current["latitude"] is not None:
+        if current["address"] != values["address"] or current["commune_id"] != values["commune_id"]:
+            values.update(
+                latitude=None, longitude=None, location_precision=LocationPrecision.UNKNOWN.value
+            )
+    return [current[name] for name in values] != list(values.values())
 
 
 def _deactivate_absent(seen: dict[str, int]) -> int:

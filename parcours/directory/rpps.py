@@ -17,7 +17,7 @@ One line is one activity of one professional. It becomes:
 
 ``parse_rpps`` turns lines into rows or rejections (pure). ``rpps_import`` writes them in
 batches of ``BATCH_SIZE`` rows, each in one transaction: per batch, the existing rows of the
-batch's keys are read in one query per table, new ones are inserted with ``bulk_create``,
+batch's keys are read in one query per table, new ones are inserted with one ``executemany``,
 changed ones updated with one ``executemany``; unchanged ones only get their freshness
 date. A whole-country import then deactivates the professionals (and situations) absent from
 the file; an import restricted to a territory deactivates only that territory's situations.
@@ -31,14 +31,22 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from parcours.territory.models import INSEE_CODE_PATTERN, Commune, Territory
 
-from .importing import BATCH_SIZE, ImportReport, Progress, Rejection, batches
+from .importing import (
+    BATCH_SIZE,
+    ImportReport,
+    Progress,
+    Rejection,
+    batches,
+    insert_rows,
+    update_rows,
+)
 from .models import LocationPrecision, PracticeSituation, Professional, Source, Structure
 
 # Official column names read by the import (all present in the 52- and 56-column layouts).
@@ -102,7 +110,8 @@ CONTACT_FIELDS = ("phone", "email")
 LOCATION_FIELDS = ("latitude", "longitude", "location_precision")
 FRESHNESS_FIELDS = ("is_active", "source", "checked_on", "checked_by_id")
 # Coordinates finer than the commune centre come from the geocoder: a re-import keeps them.
-GEOCODED = {LocationPrecision.ADDRESS, LocationPrecision.STREET}
+GEOCODED = {LocationPrecision.ADDRESS.value, LocationPrecision.STREET.value}
+RPPS_SOURCE = Source.RPPS.value
 
 SEX_BY_CIVILITY = {"M": "M", "MME": "F", "MLLE": "F"}
 MODES = {"L", "S", "B"}
@@ -487,7 +496,7 @@ class _Run:
                 counts[what] += number
 
     def _fresh(self, existing_freshness: tuple) -> bool:
-        return existing_freshness == (True, Source.RPPS, self.today, None)
+        return existing_freshness == (True, RPPS_SOURCE, self.today, None)
 
     # Professionals -----------------------------------------------------------------------------
 
@@ -506,7 +515,7 @@ class _Run:
             if rpps in self.without_savoir_faire and any(values[SAVOIR_FAIRE])
         }
         if late:
-            _update_rows(
+            update_rows(
                 Professional,
                 ("savoir_faire_code", "savoir_faire"),
                 [(*values, self.professionals[rpps]) for rpps, values in late.items()],
@@ -529,25 +538,25 @@ class _Run:
                 if current is not None:
                     values[SAVOIR_FAIRE] = current[2 + SAVOIR_FAIRE.start : 2 + SAVOIR_FAIRE.stop]
             if current is None:
-                new.append(Professional(rpps=rpps, **self._freshness(), **_named(values)))
+                new.append({"rpps": rpps, **_named(values), **self._freshness()})
             elif list(current[2 : 2 + width]) != values or current[2 + width] is not True:
                 changed.append((*values, *self._freshness().values(), current[0]))
             else:
                 batch.count(("professional", "unchanged"))
                 if not self._fresh(current[2 + width :]):
                     stale.append(current[0])
-        Professional.objects.bulk_create(new)
-        _update_rows(Professional, (*PROFESSIONAL_FIELDS, *FRESHNESS_FIELDS), changed)
+        created = insert_rows(Professional, new, "rpps")
+        update_rows(Professional, (*PROFESSIONAL_FIELDS, *FRESHNESS_FIELDS), changed)
         self._touch(Professional, stale)
         batch.count(("professional", "created"), len(new))
         batch.count(("professional", "updated"), len(changed))
         batch.professionals.update({rpps: current[0] for rpps, current in existing.items()})
-        batch.professionals.update({professional.rpps: professional.pk for professional in new})
+        batch.professionals.update(created)
 
     def _freshness(self) -> dict:
         return {
             "is_active": True,
-            "source": Source.RPPS,
+            "source": RPPS_SOURCE,
             "checked_on": self.today,
             "checked_by_id": None,
         }
@@ -578,7 +587,7 @@ class _Run:
         }
         missing = {key: row for key, row in wanted.items() if key not in existing}
         by_finess = self._structures_by_finess(missing, batch)
-        new: dict[str, Structure] = {}
+        new: dict[str, dict] = {}
         new_by_finess: dict[str, str] = {}
         for key, row in missing.items():
             finess = row.structure[1]
@@ -587,21 +596,21 @@ class _Run:
             if finess is not None and finess in new_by_finess:
                 batch.structures[key] = None  # resolved below, once the first one has its pk
                 continue
-            new[key] = Structure(
-                rpps_structure_id=key,
-                finess_et=finess,
+            new[key] = {
+                "rpps_structure_id": key,
+                "finess_et": finess,
                 **self._structure_values(row),
-                phone_public=True,
-                email_public=False,
+                "phone_public": True,
+                "email_public": False,
                 **self._freshness(),
-            )
+            }
             if finess is not None:
                 new_by_finess[finess] = key
-        Structure.objects.bulk_create(list(new.values()))
+        created = insert_rows(Structure, list(new.values()), "rpps_structure_id")
         batch.count(("structure", "created"), len(new))
-        batch.structures.update({key: structure.pk for key, structure in new.items()})
+        batch.structures.update(created)
         for key in [key for key, pk in batch.structures.items() if pk is None]:
-            batch.structures[key] = new[new_by_finess[missing[key].structure[1]]].pk
+            batch.structures[key] = created[new_by_finess[missing[key].structure[1]]]
         self._structures_update(wanted, existing, batch)
 
     def _structures_by_finess(self, missing: dict[str, RppsRow], batch: _Batch) -> set[str]:
@@ -622,7 +631,7 @@ class _Run:
                 batch.count(("structure", "linked"))
             if rpps_structure_id is None:
                 claim.append((keys_by_finess[finess][0], pk))
-        _update_rows(Structure, ("rpps_structure_id",), claim)
+        update_rows(Structure, ("rpps_structure_id",), claim)
         return {finess for _pk, finess, _id in found}
 
     def _structure_values(self, row: RppsRow) -> dict:
@@ -662,7 +671,7 @@ class _Run:
             )
             batch.count(("structure", "updated"))
         for fields, rows in updates.items():
-            _update_rows(Structure, (*fields, *FRESHNESS_FIELDS), rows)
+            update_rows(Structure, (*fields, *FRESHNESS_FIELDS), rows)
         self._touch(Structure, stale)
 
     def _changed(self, current: tuple, values: dict, names: tuple[str, ...]) -> tuple:
@@ -689,12 +698,12 @@ class _Run:
             return {
                 "latitude": None,
                 "longitude": None,
-                "location_precision": LocationPrecision.UNKNOWN,
+                "location_precision": LocationPrecision.UNKNOWN.value,
             }
         return {
             "latitude": latitude,
             "longitude": longitude,
-            "location_precision": LocationPrecision.COMMUNE,
+            "location_precision": LocationPrecision.COMMUNE.value,
         }
 
     # Practice situations -----------------------------------------------------------------------
@@ -737,20 +746,19 @@ class _Run:
             )
             batch.count(("situation", "updated"))
         new = [
-            PracticeSituation(
-                source_key=key,
-                phone_public=True,
-                email_public=False,
+            {
+                "source_key": key,
+                "phone_public": True,
+                "email_public": False,
                 **self._situation_values(row, batch),
                 **self._freshness(),
-            )
+            }
             for key, row in wanted.items()
         ]
-        PracticeSituation.objects.bulk_create(new)
-        batch.situations.update(situation.pk for situation in new)
+        batch.situations.update(insert_rows(PracticeSituation, new, "source_key").values())
         batch.count(("situation", "created"), len(new))
         for fields, values in updates.items():
-            _update_rows(PracticeSituation, (*fields, *FRESHNESS_FIELDS), values)
+            update_rows(PracticeSituation, (*fields, *FRESHNESS_FIELDS), values)
         self._touch(PracticeSituation, stale)
 
     def _situation_values(self, row: RppsRow, batch: _Batch) -> dict:
@@ -853,29 +861,3 @@ def _set_inactive(model: type[models.Model], pks: list[int]) -> None:
     for chunk in batches(pks):
         with transaction.atomic():
             model.objects.filter(pk__in=chunk).update(is_active=False)
-
-
-def _update_rows(model: type[models.Model], fields: tuple[str, ...], rows: list[tuple]) -> None:
-    """One ``UPDATE … WHERE id = %s`` per row, sent with ``executemany``.
-
-    Each row holds the values of ``fields`` then the primary key. Linear in the number of
-    rows, unlike ``bulk_update`` whose ``CASE WHEN`` grows with the batch; values are
-    prepared by the model fields themselves, as the ORM would send them.
-    """
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    columns = [model._meta.get_field(name) for name in fields]
-    assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
-    # Names come from the model, values go as parameters.
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
-    prepared = [
-        [
-            column.get_db_prep_save(value, connection)
-            for column, value in zip(columns, row[:-1], strict=True)
-        ]
-        + [row[-1]]
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, prepared)

@@ -301,12 +301,11 @@ def test_a_failed_batch_is_not_applied_and_running_again_completes_it(tmp_path, 
     Structure.objects.create(finess_et="010000081", name="Old name", source="finess")
     path = write_extraction(tmp_path / "f.csv", [structure_line(n) for n in numbers])
 
-    def broken_bulk_update(objs, *args, **kwargs):  # the database fails in batch 2
-        if objs:
-            raise DatabaseError("connection lost")
+    def failing_update_rows(model, fields, rows):  # the database fails in batch 2
+        raise DatabaseError("connection lost")
 
     with monkeypatch.context() as patch:
-        patch.setattr(Structure.objects, "bulk_update", broken_bulk_update)
+        patch.setattr(finess, "update_rows", failing_update_rows)
         with pytest.raises(DatabaseError):
             finess_import(path=path)
 
