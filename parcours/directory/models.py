@@ -405,3 +405,142 @@ class Consultation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.count}"
+
+
+class ImportJob(models.Model):
+    """An import started from the web: the uploaded file, then the background job's progress.
+
+    The job runs the same importer as the management command and writes its progress here,
+    so the page that follows it only reads this row. National files (RPPS, FINESS, BAN)
+    update the instance's shared reference data; HSDS files load the organisation's services.
+    """
+
+    class Kind(models.TextChoices):
+        RPPS = "rpps", _("RPPS (professionnels de santé)")
+        FINESS = "finess", _("FINESS (établissements)")
+        BAN = "ban", _("Base Adresse Nationale")
+        HSDS = "hsds", _("Services (HSDS)")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("En attente")
+        RUNNING = "running", _("En cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="import_jobs",
+        verbose_name=_("organisation"),
+    )
+    kind = models.CharField(_("fichier"), max_length=10, choices=Kind.choices)
+    territory_only = models.BooleanField(_("seulement le territoire"), default=False)
+    file = models.FileField(_("fichier"), upload_to="imports/%Y/%m/", max_length=300)
+    original_name = models.CharField(_("nom du fichier"), max_length=255)
+    status = models.CharField(
+        _("état"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("lancé par"),
+    )
+    created_at = models.DateTimeField(_("déposé le"), auto_now_add=True)
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    total_lines = models.PositiveIntegerField(_("lignes du fichier"), null=True, blank=True)
+    done_lines = models.PositiveIntegerField(_("lignes traitées"), default=0)
+    rows_per_second = models.FloatField(_("lignes par seconde"), default=0)
+    created = models.PositiveIntegerField(_("créées"), default=0)
+    updated = models.PositiveIntegerField(_("mises à jour"), default=0)
+    unchanged = models.PositiveIntegerField(_("inchangées"), default=0)
+    deactivated = models.PositiveIntegerField(_("désactivées"), default=0)
+    rejected = models.PositiveIntegerField(_("rejetées"), default=0)
+    summary = models.TextField(_("résumé"), blank=True)
+    report = models.TextField(_("rapport des lignes rejetées"), blank=True)
+    error = models.TextField(_("erreur"), blank=True)
+
+    objects = ScopedManager(organisation="organisation")
+
+    class Meta:
+        verbose_name = _("import")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AvailabilitySurvey(models.Model):
+    """A campaign asking the territory's GPs whether they accept new patients.
+
+    Each GP gets a ``SurveyRequest`` with signed one-click answers, valid until
+    ``closes_on``; reminders go ``reminder_days`` after the last message to those who have
+    not answered, at most ``max_reminders`` times. An answer becomes the GP's
+    ``Availability``, valid ``validity_months`` months.
+    """
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="availability_surveys",
+        verbose_name=_("organisation"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("lancée par"),
+    )
+    created_at = models.DateTimeField(_("lancée le"), auto_now_add=True)
+    closes_on = models.DateField(_("réponses acceptées jusqu'au"))
+    reminder_days = models.PositiveIntegerField(_("relance après (jours)"), default=7)
+    max_reminders = models.PositiveIntegerField(_("nombre de relances"), default=2)
+    validity_months = models.PositiveIntegerField(_("validité des réponses (mois)"), default=6)
+
+    objects = ScopedManager(organisation="organisation")
+
+    class Meta:
+        verbose_name = _("enquête de disponibilité")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.created_at:%Y-%m-%d}"
+
+
+class SurveyRequest(models.Model):
+    """One GP asked in one survey: where the message went, reminders, the answer."""
+
+    survey = models.ForeignKey(
+        AvailabilitySurvey, on_delete=models.CASCADE, related_name="requests"
+    )
+    organisation = models.ForeignKey(  # the survey's, repeated for the scope
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    professional = models.ForeignKey(
+        Professional, on_delete=models.CASCADE, related_name="survey_requests"
+    )
+    email = models.EmailField(_("adresse"))
+    sent_at = models.DateTimeField(_("envoyée le"), null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(_("relances envoyées"), default=0)
+    last_sent_at = models.DateTimeField(_("dernier envoi"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("répondu le"), null=True, blank=True)
+    answer = models.CharField(
+        _("réponse"), max_length=20, choices=Availability.Accepting.choices, blank=True
+    )
+    capacity = models.PositiveIntegerField(_("nombre de patients"), null=True, blank=True)
+
+    objects = ScopedManager(organisation="organisation")
+
+    class Meta:
+        verbose_name = _("demande d'enquête")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "professional"], name="surveyrequest_one_per_professional"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id}: {self.professional_id}"

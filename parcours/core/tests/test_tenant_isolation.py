@@ -182,7 +182,49 @@ def check_searchentry(client, claire, bruno, org_a, org_b, **_):
     assert "Service A" in names and "Service secret B" not in names
 
 
+def _surveys_and_imports(org_a, org_b):
+    from parcours.directory.models import (
+        AvailabilitySurvey,
+        ImportJob,
+        Professional,
+        SurveyRequest,
+    )
+
+    with scopes_disabled():
+        gp = Professional.objects.create(rpps="10000000002", last_name="Généraliste", source="rpps")
+        for org in (org_a, org_b):
+            survey = AvailabilitySurvey.objects.create(organisation=org, closes_on="2027-01-01")
+            SurveyRequest.objects.create(
+                survey=survey, organisation=org, professional=gp, email="gp@example.org"
+            )
+            ImportJob.objects.create(
+                organisation=org, kind="finess", file="imports/f.csv", original_name="f.csv"
+            )
+
+
+def _only_own_rows(label, org_a, org_b):
+    model = apps.get_model(label)
+    _surveys_and_imports(org_a, org_b)
+    with scope(organisation=org_a):
+        assert set(model.objects.values_list("organisation", flat=True)) == {org_a.pk}
+
+
+def check_availabilitysurvey(org_a, org_b, **_):
+    _only_own_rows("directory.availabilitysurvey", org_a, org_b)
+
+
+def check_surveyrequest(org_a, org_b, **_):
+    _only_own_rows("directory.surveyrequest", org_a, org_b)
+
+
+def check_importjob(org_a, org_b, **_):
+    _only_own_rows("directory.importjob", org_a, org_b)
+
+
 ISOLATION_CHECKS = {
+    "directory.availabilitysurvey": check_availabilitysurvey,
+    "directory.surveyrequest": check_surveyrequest,
+    "directory.importjob": check_importjob,
     "directory.searchentry": check_searchentry,
     "directory.service": check_service,
     "directory.availability": check_availability,
