@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from parcours.territory.models import Commune
 
+from .guide import guide_pages
 from .hours import format_opening_hours, parse_opening_hours
 from .models import Service
 
@@ -46,6 +47,15 @@ class ServiceForm(forms.ModelForm):
         ),
     )
 
+    website = forms.URLField(label=_("Site web"), required=False, assume_scheme="https")
+    procedures = forms.MultipleChoiceField(
+        label=_("Démarches accompagnées"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=lambda: [(page.slug, page.title) for page in guide_pages()],
+        help_text=_("Les fiches du guide social dont ce service aide à faire la démarche."),
+    )
+
     class Meta:
         model = Service
         fields = [
@@ -68,6 +78,7 @@ class ServiceForm(forms.ModelForm):
             "email_public",
             "website",
             "accessibility",
+            "procedures",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),

@@ -221,6 +221,8 @@ class Service(Fresh, Located, Contactable):
     category = models.CharField(_("catégorie"), max_length=100, blank=True)
     circle = models.CharField(_("cercle"), max_length=20, choices=Circle.choices)
     thematiques = models.JSONField(_("thématiques data·inclusion"), default=list, blank=True)
+    # Slugs of the guide social pages (parcours/directory/guide) whose procedure it handles.
+    procedures = models.JSONField(_("démarches accompagnées"), default=list, blank=True)
     public_served = models.JSONField(_("publics"), default=list, blank=True)
     eligibility = models.TextField(_("conditions d'accès"), blank=True)
     languages = models.JSONField(_("langues parlées"), default=list, blank=True)

@@ -32,6 +32,7 @@ EDITABLE_FIELDS = (
     "phone_public",
     "email",
     "email_public",
+    "procedures",
 )
 
 

@@ -75,6 +75,8 @@ MATRIX = {
     "directory:service-create": (302, 200, 403, 200, 403, 403),
     "directory:service-edit": (302, 200, 403, 200, 403, 403),
     "directory:service-archive": (302, 405, 403, 405, 403, 403),  # POST only
+    "directory:guide-list": (200, 200, 200, 200, 200, 200),  # general information
+    "directory:guide-detail": (200, 200, 200, 200, 200, 200),
     "api:openapi-json":                 (200, 200, 200, 200, 200, 200),
     "api:annuaire-search":              (200, 200, 200, 200, 200, 200),  # public data only
     "api:annuaire-map":                 (422, 422, 422, 422, 422, 422),  # bbox is required
@@ -154,6 +156,7 @@ def url_for(name: str, claire) -> str:
         "account_reset_password_from_key": {"uidb36": "zz", "key": "invalide"},
         "openid_connect_login": {"provider_id": "psc"},
         "openid_connect_callback": {"provider_id": "psc"},
+        "directory:guide-detail": {"slug": "c2s"},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 

@@ -150,3 +150,14 @@ def guide_pages() -> list[GuidePage]:
 
 def guide_page(slug: str) -> GuidePage | None:
     return next((page for page in _load() if page.slug == slug), None)
+
+
+def guide_html(page: GuidePage) -> str:
+    """The page's body as HTML. Raw HTML in the Markdown is escaped, not passed through:
+    the pages are reviewed text, and the page is still safe if one slips in."""
+    import markdown
+
+    renderer = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+    renderer.preprocessors.deregister("html_block")
+    renderer.inlinePatterns.deregister("html")
+    return renderer.convert(page.body_markdown)
