@@ -77,6 +77,10 @@ MATRIX = {
     "directory:service-archive": (302, 405, 403, 405, 403, 403),  # POST only
     "directory:guide-list": (200, 200, 200, 200, 200, 200),  # general information
     "directory:guide-detail": (200, 200, 200, 200, 200, 200),
+    "directory:export-index": (302, 200, 200, 200, 403, 403),
+    "directory:export-fhir": (302, 200, 200, 200, 403, 403),
+    "directory:export-hsds-json": (302, 200, 200, 200, 403, 403),
+    "directory:export-hsds-csv": (302, 200, 200, 200, 403, 403),
     "api:openapi-json":                 (200, 200, 200, 200, 200, 200),
     "api:annuaire-search":              (200, 200, 200, 200, 200, 200),  # public data only
     "api:annuaire-map":                 (422, 422, 422, 422, 422, 422),  # bbox is required
