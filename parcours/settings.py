@@ -304,6 +304,11 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Map -----------------------------------------------------------------------------------
+# National address API (BAN / Géoplateforme) for addresses the offline BAN import does not
+# know; empty (the default) keeps geocoding offline. E.g. https://data.geopf.fr/geocodage/search
+BAN_API_URL = env("BAN_API_URL", "")
+BAN_API_TIMEOUT = float(env("BAN_API_TIMEOUT", "3"))
+
 # Tile server for Leaflet maps. Empty disables tiles: maps still show communes as points.
 MAP_TILE_URL = env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env("MAP_TILE_ATTRIBUTION", "&copy; contributeurs OpenStreetMap")

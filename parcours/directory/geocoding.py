@@ -1,8 +1,10 @@
-"""Offline geocoding: addresses → coordinates, from the Base Adresse Nationale (BAN).
+"""Geocoding: addresses → coordinates, from the Base Adresse Nationale (BAN), offline first.
 
 Order of trust (issue 3): FINESS coordinates when known (set by that import), else the BAN
 address point (precision "address"), else the middle of the street's points ("street"),
-else the commune centre ("commune").
+else, when a deployment configures ``BAN_API_URL``, the national address API, else the
+commune centre ("commune"). The API is asked only for what the offline data lacks, with a
+short timeout; any failure falls back to the commune centre.
 
 ``import_ban`` loads the official per-département files ``adresses-XX.csv(.gz)``
 (``;``-separated, header ``id;id_fantoir;numero;rep;nom_voie;code_postal;code_insee;…;lon;lat;…``)
@@ -14,10 +16,15 @@ nothing, and an interrupted run leaves the previous data in place.
 import csv
 import gzip
 import io
+import json
+import logging
 import re
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Avg
 
@@ -25,6 +32,8 @@ from parcours.lib.text import fold
 
 from .importing import ImportReport, Progress, batches
 from .models import BanAddress, LocationPrecision
+
+logger = logging.getLogger(__name__)
 
 STREET_WORDS = {
     "ALL": "ALLEE",
@@ -120,9 +129,49 @@ def geocode(*, address: str, commune) -> Location:
         middle = points.aggregate(lat=Avg("latitude"), lon=Avg("longitude"))
         if middle["lat"] is not None:
             return Location(middle["lat"], middle["lon"], LocationPrecision.STREET)
+    if commune is not None and parsed.street and settings.BAN_API_URL:
+        found = ban_api_geocode(address=address, insee=commune.insee)
+        if found is not None:
+            return found
     if commune is not None and commune.latitude is not None:
         return Location(commune.latitude, commune.longitude, LocationPrecision.COMMUNE)
     return Location(None, None, LocationPrecision.UNKNOWN)
+
+
+# The API's result types, and the precision each gives.
+BAN_API_PRECISION = {
+    "housenumber": LocationPrecision.ADDRESS,
+    "street": LocationPrecision.STREET,
+    "locality": LocationPrecision.STREET,
+}
+BAN_API_MIN_SCORE = 0.5
+
+
+def ban_api_geocode(*, address: str, insee: str) -> Location | None:
+    """The best match of the national address API in that commune, or None (no answer,
+    a poor score, only the commune itself, or any error: the caller falls back)."""
+    query = urllib.parse.urlencode({"q": address[:200], "citycode": insee, "limit": 1})
+    try:
+        with urllib.request.urlopen(  # noqa: S310 (URL from the deployment's settings)
+            f"{settings.BAN_API_URL}?{query}", timeout=settings.BAN_API_TIMEOUT
+        ) as response:
+            features = json.load(response).get("features") or []
+    except (OSError, ValueError) as error:
+        logger.warning("BAN API unavailable: %s", type(error).__name__)
+        return None
+    if not features:
+        return None
+    properties = features[0].get("properties", {})
+    precision = BAN_API_PRECISION.get(properties.get("type"))
+    try:
+        longitude, latitude = (float(v) for v in features[0]["geometry"]["coordinates"][:2])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if precision is None or float(properties.get("score") or 0) < BAN_API_MIN_SCORE:
+        return None
+    if properties.get("citycode") not in (None, insee):
+        return None
+    return Location(latitude, longitude, precision)
 
 
 def _departement(insee: str) -> str:
