@@ -206,3 +206,15 @@ def test_it_prefers_an_explicit_circle(org_a, tmp_path):
     hsds_import_services(organisation=org_a, path=write(tmp_path, [record]))
 
     assert services_of(org_a)[0].circle == Circle.RIGHTS
+
+
+def test_the_command_imports_for_the_organisation_and_prints_rejections(org_a, tmp_path, capsys):
+    from django.core.management import CommandError, call_command
+
+    path = write(tmp_path, [located_official(), minimal("x", name="")])
+    call_command("import_hsds", str(path), organisation=org_a.slug)
+    out = capsys.readouterr().out
+    assert "1 créées" in out and "1 rejetées" in out and "ligne 2" in out
+    assert [s.external_id for s in services_of(org_a)] == [OFFICIAL_ID]
+    with pytest.raises(CommandError, match="Organisation inconnue"):
+        call_command("import_hsds", str(path), organisation="nope")
