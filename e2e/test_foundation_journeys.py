@@ -56,6 +56,7 @@ def test_manager_is_refused_the_user_administration(page, manon):
 
 def test_administrator_invites_a_user_who_sets_a_password_from_the_email(page, alain, browser):
     log_in(page, alain, second_factor=True)
+    page.get_by_role("navigation").get_by_role("button", name="Administration").click()
     page.get_by_role("navigation").get_by_role("link", name="Utilisateurs").click()
     page.get_by_role("link", name="Inviter un utilisateur").click()
     page.get_by_label("Adresse e-mail").fill("sophie.invitee@example.org")

@@ -298,12 +298,20 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Largest file an administrator may upload to import (the national RPPS extraction is
+# several hundred MB).
+IMPORT_UPLOAD_MAX_MB = envint("IMPORT_UPLOAD_MAX_MB", 2048)
 # Outside production static files are served from the app folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Map -----------------------------------------------------------------------------------
+# Rate limits of the public annuaire, per client address ("60/m": 60 a minute). Counted in
+# the default cache: use a shared cache (CACHE_URL) when several processes serve the site.
+ANNUAIRE_RATE_LIMIT = env("ANNUAIRE_RATE_LIMIT", "60/m")
+ANNUAIRE_MAP_RATE_LIMIT = env("ANNUAIRE_MAP_RATE_LIMIT", "300/m")
+
 # National address API (BAN / Géoplateforme) for addresses the offline BAN import does not
 # know; empty (the default) keeps geocoding offline. E.g. https://data.geopf.fr/geocodage/search
 BAN_API_URL = env("BAN_API_URL", "")
@@ -358,7 +366,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_tokens": {"()": "parcours.lib.logging.RedactTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

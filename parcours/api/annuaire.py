@@ -4,6 +4,8 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
+from parcours.accounts.models import STAFF_ROLES
+from parcours.directory.models import Availability
 from parcours.directory.search import SearchQuery, directory_map, directory_search, search_items
 
 from .schemas import AnnuaireMap, AnnuairePage
@@ -18,12 +20,24 @@ class SearchParams(Schema):
     profession: str = ""
     savoir_faire: str = ""
     category: str = ""
+    kind: str = ""
+    mode: str = ""
+    language: str = ""
+    accepting: str = ""  # GPs accepting new patients: members only (the team's survey)
     page: int = 1
 
 
-def _query(params: SearchParams) -> SearchQuery:
+def _query(params: SearchParams, request) -> SearchQuery:
     if params.radius_km is not None and not 0 < params.radius_km <= 200:
         raise HttpError(422, _("Le rayon doit être compris entre 0 et 200 km."))
+    if params.accepting:
+        membership = getattr(request, "membership", None)
+        if membership is None or membership.role not in STAFF_ROLES:
+            raise HttpError(
+                403, _("Le filtre « accepte de nouveaux patients » est réservé aux équipes.")
+            )
+        if params.accepting not in Availability.Accepting.values:
+            raise HttpError(422, _("accepting attend now, within_6_months ou no."))
     return SearchQuery(
         q=params.q[:200],
         near_commune=params.commune,
@@ -31,6 +45,10 @@ def _query(params: SearchParams) -> SearchQuery:
         profession_code=params.profession,
         savoir_faire_code=params.savoir_faire,
         category_code=params.category,
+        kind=params.kind,
+        mode=params.mode,
+        language=params.language,
+        accepting=params.accepting,
         page=max(params.page, 1),
     )
 
@@ -42,7 +60,7 @@ def _query(params: SearchParams) -> SearchQuery:
     url_name="annuaire-search",
 )
 def search(request, params: Query[SearchParams]):
-    result = directory_search(query=_query(params), organisation=request.organisation)
+    result = directory_search(query=_query(params, request), organisation=request.organisation)
     page = result.page
     return {
         "count": page.paginator.count,
@@ -67,5 +85,7 @@ def map_view(request, bbox: str, params: Query[SearchParams]):
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise HttpError(422, _("bbox attend « ouest,sud,est,nord » en degrés."))
     return directory_map(
-        query=_query(params), bbox=(west, south, east, north), organisation=request.organisation
+        query=_query(params, request),
+        bbox=(west, south, east, north),
+        organisation=request.organisation,
     )

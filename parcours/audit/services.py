@@ -8,6 +8,8 @@ import json
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from parcours.lib.http import client_ip
+
 from .models import Action, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -62,7 +64,7 @@ def request_ip(request) -> str | None:
     if request is None:
         return None
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")
+        address = ipaddress.ip_address(client_ip(request))
     except ValueError:
         return None
     return str(address)  # compressed IPv6, as PostgreSQL's inet gives it back

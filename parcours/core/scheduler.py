@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks.base import Task
 
+from parcours.directory import tasks as directory_tasks
+
 from . import tasks
 from .models import ScheduledRun
 
@@ -25,6 +27,7 @@ class PeriodicJob:
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("sessions_purge_expired", 3600, tasks.sessions_purge_expired),
     PeriodicJob("audit_chain_check", 24 * 3600, tasks.audit_chain_check),
+    PeriodicJob("directory_survey_reminders", 3600, directory_tasks.survey_reminders_job),
 ]
 
 

@@ -3,8 +3,8 @@
 What is exported: the organisation's active services (HSDS and FHIR), and, in FHIR, the
 professionals and structures active in the communes of its territory. Only public contact
 fields leave the application (the mappings in ``hsds.py`` and ``fhir.py`` see to it). The
-FHIR Bundle is validated with the R4B models of ``fhir.resources`` (R4B shares R4's directory resources) before it is handed out,
-so a malformed export fails loudly instead of reaching a partner.
+FHIR Bundle is validated with the R4B models of ``fhir.resources`` (R4B keeps R4's directory
+resources) before it is handed out, so a malformed export fails loudly, not at a partner's.
 """
 
 import io

@@ -37,7 +37,16 @@ from pyproj.exceptions import CRSError
 
 from parcours.territory.models import Commune
 
-from .importing import BATCH_SIZE, ImportReport, Progress, batches, insert_rows, update_rows
+from .importing import (
+    BATCH_SIZE,
+    ImportReport,
+    Progress,
+    batches,
+    fast_commit,
+    insert_rows,
+    keyed,
+    update_rows,
+)
 from .models import LocationPrecision, Source, Structure
 
 STRUCTURE_FIELDS = (31, 32)  # the specification's 31, or 32 with ``numuai`` (recent files)
@@ -459,11 +468,12 @@ def _apply(
 ) -> None:
     """One batch in one transaction: create the new, update the changed, refresh the rest."""
     with transaction.atomic():
+        fast_commit()
         existing = {
             row["finess_et"]: row
-            for row in Structure.objects.filter(finess_et__in=[e.finess_et for e in batch]).values(
-                "id", "finess_et", "checked_on", *OWNED_FIELDS, *LOCATION_FIELDS
-            )
+            for row in keyed(
+                Structure.objects.all(), "finess_et", [e.finess_et for e in batch]
+            ).values("id", "finess_et", "checked_on", *OWNED_FIELDS, *LOCATION_FIELDS)
         }
         new, refreshed = [], []
         changed: dict[tuple[str, ...], list[tuple]] = defaultdict(list)  # by updated columns
@@ -490,7 +500,7 @@ def _apply(
         insert_rows(Structure, new)
         for fields, rows in changed.items():
             update_rows(Structure, fields, rows)
-        Structure.objects.filter(pk__in=refreshed).update(checked_on=today)
+        keyed(Structure.objects.all(), "id", refreshed).update(checked_on=today)
     report.created += len(new)
     updated = sum(map(len, changed.values()))
     report.updated += updated

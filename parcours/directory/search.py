@@ -18,15 +18,33 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
-from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, Q, QuerySet
+from django.db.models import (
+    Avg,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Floor
+from django.utils import timezone
 
 from parcours.lib.text import fold
 from parcours.territory.models import Commune
 
 from .geocoding import geocode
 from .importing import batches
-from .models import PracticeSituation, SearchEntry, SearchWord, Service, Structure
+from .models import (
+    Availability,
+    PracticeSituation,
+    SearchEntry,
+    SearchWord,
+    Service,
+    Structure,
+)
 
 PAGE_SIZE = 20
 MIN_WORD = 2
@@ -196,6 +214,7 @@ class SearchQuery:
     commune: str = ""  # INSEE code
     mode: str = ""
     language: str = ""
+    accepting: str = ""  # Availability.Accepting: the organisation's valid declarations
     near_commune: str = ""  # INSEE code: search around its centre…
     near_address: str = ""  # …or around this address in that commune
     radius_km: float | None = None
@@ -323,7 +342,49 @@ def _filters(query: SearchQuery, organisation) -> Q:
             if connection.vendor == "postgresql"
             else Q(languages__icontains=f'"{query.language}"')
         )
+    if query.accepting and organisation is not None:
+        declared = _availabilities(organisation).filter(accepting=query.accepting)
+        filters &= Q(professional_id__in=declared.values("professional_id"))
     return filters
+
+
+def _availabilities(organisation) -> QuerySet:
+    """The organisation's availability declarations that have not expired (filtered by the
+    organisation given, so usable outside a request's scope)."""
+    return Availability.objects.with_scopes_disabled().filter(
+        organisation=organisation, expires_on__gte=timezone.localdate()
+    )
+
+
+def _accepting_facet(matches: QuerySet, organisation) -> list[tuple[str, int]]:
+    """Matches per answer of the organisation's valid declarations (at most one per GP)."""
+    declared = _availabilities(organisation).filter(professional_id=OuterRef("professional_id"))
+    rows = (
+        matches.order_by()
+        .annotate(accepting=Subquery(declared.values("accepting")[:1]))
+        .filter(accepting__isnull=False)
+        .values_list("accepting")
+        .annotate(n=Count("id"))
+    )
+    return sorted(rows, key=lambda row: (-row[1], row[0]))
+
+
+def _language_facet(matches: QuerySet) -> list[tuple[str, int]]:
+    """Matches per language spoken (the elements of the JSON lists), same on both engines."""
+    ids_sql, params = matches.order_by().values("id").query.sql_with_params()  # Django's SQL
+    if connection.vendor == "postgresql":
+        elements = "CROSS JOIN LATERAL jsonb_array_elements_text(e.languages) AS j(value)"
+        is_list = "jsonb_typeof(e.languages) = 'array'"
+    else:
+        elements, is_list = ", json_each(e.languages) j", "json_type(e.languages) = 'array'"
+    sql = (
+        f"SELECT j.value, COUNT(*) FROM directory_searchentry e {elements}"  # noqa: S608
+        f" WHERE {is_list} AND e.id IN ({ids_sql}) GROUP BY j.value"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return sorted(((str(lang), n) for lang, n in rows), key=lambda row: (-row[1], row[0]))
 
 
 def directory_search(
@@ -351,6 +412,9 @@ def directory_search(
         )
         for name in FACETS
     }
+    facets["language"] = _language_facet(matches)
+    if organisation is not None:
+        facets["accepting"] = _accepting_facet(matches, organisation)
     return SearchResult(page=page, words=words, facets=facets, origin=origin)
 
 
@@ -412,6 +476,9 @@ def directory_map(
         SearchEntry.objects.filter(_filters(query, organisation)), query_words(query.q)
     )
     inside = matches.filter(latitude__range=(south, north), longitude__range=(west, east))
+    origin = _origin(query)
+    if origin is not None:  # the list's radius applies to the map too
+        inside = _near(inside, origin, min(query.radius_km or DEFAULT_RADIUS_KM, MAX_RADIUS_KM))
     total = inside.count()
     if total <= MAP_MAX_POINTS:
         points = inside.order_by("sort_key", "id").values_list(

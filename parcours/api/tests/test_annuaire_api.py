@@ -92,3 +92,25 @@ def test_a_bad_radius_or_page_is_explained(client, db):
     assert client.get("/api/v1/annuaire/search", {"radius_km": -1}).status_code == 422
     assert client.get("/api/v1/annuaire/search", {"page": "abc"}).status_code == 422
     assert client.get("/api/v1/annuaire/search", {"page": 999}).status_code == 200
+
+
+def test_the_accepting_filter_is_for_the_team_only(client, directory, claire, dr_martin, org_a):
+    from parcours.directory.tests.directory_factories import AvailabilityFactory
+
+    with scopes_disabled():
+        kinet = Professional.objects.get(last_name="Kinet")
+    AvailabilityFactory(organisation=org_a, professional=kinet, accepting="now")
+    assert client.get("/api/v1/annuaire/search", {"accepting": "now"}).status_code == 403
+    client.force_login(dr_martin)
+    assert client.get("/api/v1/annuaire/search", {"accepting": "now"}).status_code == 403
+    client.force_login(claire)
+    answer = client.get("/api/v1/annuaire/search", {"accepting": "now"}).json()
+    assert [item["name"] for item in answer["items"]] == ["Zoé Kinet"]
+    bad = client.get("/api/v1/annuaire/search", {"accepting": "yes"})
+    assert bad.status_code == 422 and "within_6_months" in bad.json()["detail"]
+
+
+def test_it_filters_by_kind(client, directory, claire):
+    client.force_login(claire)
+    answer = client.get("/api/v1/annuaire/search", {"q": "kine", "kind": "service"}).json()
+    assert [item["name"] for item in answer["items"]] == ["Kiné solidaire"]

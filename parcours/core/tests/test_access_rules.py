@@ -71,6 +71,12 @@ MATRIX = {
     "accounts:organisation-choose": (302, 405, 405, 405, 405, 405),
     "territory:detail": (302, 200, 200, 200, 403, 403),
     "territory:communes-geojson": (302, 200, 200, 200, 403, 403),
+    "directory:annuaire": (200, 200, 200, 200, 200, 200),  # the public annuaire
+    "directory:annuaire-detail": (200, 200, 200, 200, 200, 200),
+    "directory:annuaire-map": (422, 422, 422, 422, 422, 422),  # bbox is required
+    "directory:search": (302, 200, 200, 200, 403, 403),  # staff: private fields
+    "directory:search-detail": (302, 200, 200, 200, 403, 403),
+    "directory:search-map": (302, 422, 422, 422, 403, 403),  # bbox is required
     "directory:service-list": (302, 200, 200, 200, 403, 403),
     "directory:service-create": (302, 200, 403, 200, 403, 403),
     "directory:service-edit": (302, 200, 403, 200, 403, 403),
@@ -81,6 +87,16 @@ MATRIX = {
     "directory:export-fhir": (302, 200, 200, 200, 403, 403),
     "directory:export-hsds-json": (302, 200, 200, 200, 403, 403),
     "directory:export-hsds-csv": (302, 200, 200, 200, 403, 403),
+    "directory:survey-list": (302, 200, 403, 200, 403, 403),
+    "directory:survey-launch": (302, 200, 403, 200, 403, 403),
+    "directory:survey-detail": (302, 200, 403, 200, 403, 403),
+    "directory:survey-close": (302, 405, 403, 405, 403, 403),  # POST only
+    "directory:survey-answer": (200, 200, 200, 200, 200, 200),  # the GP's signed link
+    "directory:import-list": (302, 403, 403, 200, 403, 403),
+    "directory:import-create": (302, 403, 403, 200, 403, 403),
+    "directory:import-detail": (302, 403, 403, 200, 403, 403),
+    "directory:import-progress": (302, 403, 403, 200, 403, 403),
+    "directory:import-report": (302, 403, 403, 200, 403, 403),
     "api:openapi-json":                 (200, 200, 200, 200, 200, 200),
     "api:annuaire-search":              (200, 200, 200, 200, 200, 200),  # public data only
     "api:annuaire-map":                 (422, 422, 422, 422, 422, 422),  # bbox is required
@@ -146,6 +162,13 @@ def url_for(name: str, claire) -> str:
                 role="partner",
             )
         return reverse(name, args=[invitation_token(invitation)])
+    if name in ("directory:annuaire-detail", "directory:search-detail"):
+        from parcours.directory.models import Structure
+        from parcours.directory.search import search_index_refresh
+
+        structure = Structure.objects.create(name="Centre hospitalier", source="finess")
+        search_index_refresh(kind="structure", ids=[structure.pk])
+        return reverse(name, args=["structure", structure.pk])
     if name in ("directory:service-edit", "directory:service-archive"):
         from parcours.directory.models import Service
 
@@ -155,6 +178,33 @@ def url_for(name: str, claire) -> str:
                 organisation=organisation, name="CCAS", circle="rights", source="manual"
             )
         return reverse(name, args=[service.pk])
+    if name in ("directory:survey-detail", "directory:survey-close", "directory:survey-answer"):
+        from parcours.directory.models import AvailabilitySurvey, Professional, SurveyRequest
+        from parcours.directory.survey import survey_token
+
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+            survey = AvailabilitySurvey.objects.create(
+                organisation=organisation, closes_on="2999-12-31"
+            )
+            gp = Professional.objects.create(rpps="10000000009", last_name="MG", source="rpps")
+            asked = SurveyRequest.objects.create(
+                survey=survey, organisation=organisation, professional=gp, email="mg@example.org"
+            )
+        if name == "directory:survey-answer":
+            return reverse(name, args=[survey_token(asked, "now")])
+        return reverse(name, args=[survey.pk])
+    if name in ("directory:import-detail", "directory:import-progress", "directory:import-report"):
+        from parcours.directory.models import ImportJob
+
+        with scopes_disabled():
+            job = ImportJob.objects.create(
+                organisation=Membership.objects.get(user=claire).organisation,
+                kind="finess",
+                file="imports/finess.csv",
+                original_name="finess.csv",
+            )
+        return reverse(name, args=[job.pk])
     kwargs = {
         "account_confirm_email": {"key": "invalide"},
         "account_reset_password_from_key": {"uidb36": "zz", "key": "invalide"},

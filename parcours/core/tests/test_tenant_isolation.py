@@ -209,16 +209,74 @@ def _only_own_rows(label, org_a, org_b):
         assert set(model.objects.values_list("organisation", flat=True)) == {org_a.pk}
 
 
-def check_availabilitysurvey(org_a, org_b, **_):
-    _only_own_rows("directory.availabilitysurvey", org_a, org_b)
+def _surveys(org_a, org_b):
+    """One open survey per organisation asking the same GP; B's answer and address secret."""
+    import datetime
+
+    from parcours.directory.models import AvailabilitySurvey, Professional, SurveyRequest
+
+    surveys, requests = [], []
+    with scopes_disabled():
+        gp = Professional.objects.create(rpps="10000000003", last_name="Généraliste", source="rpps")
+        for org, email in ((org_a, "gp-a@example.org"), (org_b, "gp-secret-b@example.org")):
+            survey = AvailabilitySurvey.objects.create(
+                organisation=org, closes_on=datetime.date(2999, 12, 31)
+            )
+            surveys.append(survey)
+            requests.append(
+                SurveyRequest.objects.create(
+                    survey=survey, organisation=org, professional=gp, email=email
+                )
+            )
+        SurveyRequest.objects.filter(pk=requests[1].pk).update(
+            answer="now", capacity=777, answered_at="2999-01-01T00:00:00Z"
+        )
+    return surveys, requests
 
 
-def check_surveyrequest(org_a, org_b, **_):
-    _only_own_rows("directory.surveyrequest", org_a, org_b)
+def check_availabilitysurvey(client, claire, org_a, org_b, **_):
+    (own, other), _requests = _surveys(org_a, org_b)
+    client.force_login(claire)
+    assert client.get(reverse("directory:survey-detail", args=[own.pk])).status_code == 200
+    assert client.get(reverse("directory:survey-detail", args=[other.pk])).status_code == 404
+    assert client.post(reverse("directory:survey-close", args=[other.pk])).status_code == 404
+    listing = client.get(reverse("directory:survey-list"))
+    assert [survey.pk for survey in listing.context["surveys"]] == [own.pk]
+    with scopes_disabled():
+        other.refresh_from_db()
+    assert other.closes_on.year == 2999  # B's survey was not closed
 
 
-def check_importjob(org_a, org_b, **_):
+def check_surveyrequest(client, claire, org_a, org_b, **_):
+    from parcours.directory.models import Availability
+    from parcours.directory.survey import survey_token
+
+    (own, _other), (_own_request, other_request) = _surveys(org_a, org_b)
+    client.force_login(claire)
+    page = client.get(reverse("directory:survey-detail", args=[own.pk]))
+    assert "gp-secret-b@example.org" not in page.content.decode()
+    assert (page.context["counts"]["answered"], page.context["counts"]["capacity"]) == (0, 0)
+    # B's link, even opened in A's session, answers into B's directory only.
+    link = reverse("directory:survey-answer", args=[survey_token(other_request, "no")])
+    client.post(link, {"answer": "no"})
+    with scopes_disabled():
+        declared = dict(Availability.objects.values_list("organisation", "accepting"))
+    assert declared == {org_b.pk: "no"}
+
+
+def check_importjob(client, alain, org_a, org_b, **_):
+    from parcours.directory.models import ImportJob
+
     _only_own_rows("directory.importjob", org_a, org_b)
+    with scopes_disabled():
+        other = ImportJob.objects.get(organisation=org_b)
+        ImportJob.objects.filter(pk=other.pk).update(
+            original_name="secret-b.csv", status="done", report="ligne 2 : secret B\n"
+        )
+    client.force_login(alain)
+    for name in ("directory:import-detail", "directory:import-progress", "directory:import-report"):
+        assert client.get(reverse(name, args=[other.pk])).status_code == 404
+    assert "secret-b.csv" not in client.get(reverse("directory:import-list")).content.decode()
 
 
 ISOLATION_CHECKS = {

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from parcours.directory.finess import FinessFileError, finess_import
 from parcours.directory.importing import Progress, count_lines
+from parcours.directory.imports import import_search_refresh, search_refreshed_line
 
 
 class Command(BaseCommand):
@@ -34,3 +35,5 @@ class Command(BaseCommand):
         report.parent.mkdir(parents=True, exist_ok=True)
         result.write(report)
         self.stdout.write(f"{result.summary()}\nRapport : {report}")
+        refreshed = import_search_refresh(kind="finess", report=result)
+        self.stdout.write(search_refreshed_line(refreshed))

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from parcours.accounts.models import Organisation
 from parcours.directory.hsds import hsds_import_services
+from parcours.directory.imports import import_search_refresh, search_refreshed_line
 
 
 class Command(BaseCommand):
@@ -24,5 +25,7 @@ class Command(BaseCommand):
             raise CommandError(f"Fichier introuvable : {path}")
         report = hsds_import_services(organisation=found, path=path)
         self.stdout.write(report.summary())
+        refreshed = import_search_refresh(kind="hsds", report=report, organisation=found)
+        self.stdout.write(search_refreshed_line(refreshed))
         for rejection in report.rejected[:50]:
             self.stdout.write(f"  ligne {rejection.line} : {rejection.reason}")

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from parcours.accounts.models import Organisation
 from parcours.directory.importing import Progress
+from parcours.directory.imports import import_search_refresh, search_refreshed_line
 from parcours.directory.rpps import rpps_import
 
 
@@ -33,5 +34,7 @@ class Command(BaseCommand):
         report.parent.mkdir(parents=True, exist_ok=True)
         result.write(report)
         self.stdout.write(f"{result.summary()}\nRapport : {report}")
+        refreshed = import_search_refresh(kind="rpps", report=result)
+        self.stdout.write(search_refreshed_line(refreshed))
         if result.error:
             raise CommandError(result.error)

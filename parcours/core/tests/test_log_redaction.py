@@ -1,0 +1,28 @@
+"""Tokens of e-mailed links never reach the logs."""
+
+import logging
+
+from parcours.lib.logging import RedactTokens
+
+
+def record(msg, *args):
+    return logging.LogRecord("django.request", logging.WARNING, __file__, 1, msg, args, None)
+
+
+def test_a_token_in_a_logged_path_is_masked():
+    entry = record("Gone: %s", "/annuaire/disponibilite/eyJpZCI6MX0:1vBx:abcDEF123/")
+    RedactTokens().filter(entry)
+    assert entry.getMessage() == "Gone: /annuaire/disponibilite/…/"
+    invitation = record("Not Found: /invitation/AbC.123-xyz/")
+    RedactTokens().filter(invitation)
+    assert invitation.getMessage() == "Not Found: /invitation/…/"
+
+
+def test_other_messages_are_left_alone():
+    entry = record("Not Found: %s", "/annuaire/fiche/professional/12/")
+    RedactTokens().filter(entry)
+    assert entry.getMessage() == "Not Found: /annuaire/fiche/professional/12/"
+
+
+def test_the_console_handler_uses_the_filter(settings):
+    assert "redact_tokens" in settings.LOGGING["handlers"]["console"]["filters"]
