@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "axes",
     "csp",
+    "phonenumber_field",
     "django_tasks",
     "django_tasks_db",
     "parcours.core",
@@ -93,6 +94,8 @@ INSTALLED_APPS = [
     "parcours.audit",
     "parcours.territory",
     "parcours.directory",
+    "parcours.people",
+    "parcours.saisines",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +310,10 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Map -----------------------------------------------------------------------------------
+# Phone numbers typed without a country code are French.
+PHONENUMBER_DEFAULT_REGION = "FR"
+PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
+
 # Rate limits of the public annuaire, per client address ("60/m": 60 a minute). Counted in
 # the default cache: use a shared cache (CACHE_URL) when several processes serve the site.
 ANNUAIRE_RATE_LIMIT = env("ANNUAIRE_RATE_LIMIT", "60/m")

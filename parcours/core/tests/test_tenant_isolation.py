@@ -279,7 +279,60 @@ def check_importjob(client, alain, org_a, org_b, **_):
     assert "secret-b.csv" not in client.get(reverse("directory:import-list")).content.decode()
 
 
+def _people_and_saisines(org_a, org_b):
+    from django.utils import timezone
+
+    from parcours.people.models import Consent, Person
+    from parcours.saisines.models import Attachment, Orientation, Saisine, SaisineEvent
+
+    now = timezone.now()
+    with scopes_disabled():
+        for org in (org_a, org_b):
+            person = Person.objects.create(organisation=org, birth_name="X", first_names="Y")
+            Consent.objects.create(
+                organisation=org, person=person, purpose="coordination", scope="team",
+                method="oral", collected_at=now,
+            )
+            saisine = Saisine.objects.create(
+                organisation=org, reference=f"S-{org.pk}", origin="gp", channel="phone",
+                bulletin="soins", person=person, received_at=now,
+            )
+            SaisineEvent.objects.create(organisation=org, saisine=saisine, kind="created", at=now)
+            Orientation.objects.create(
+                organisation=org, saisine=saisine, recipient_name="CCAS", sent_at=now
+            )
+            Attachment.objects.create(
+                organisation=org, saisine=saisine, file="saisines/x", name="x.pdf",
+                content_type="application/pdf", size=1,
+            )
+
+
+def _only_own(label):
+    def check(org_a, org_b, **_):
+        model = apps.get_model(label)
+        _people_and_saisines(org_a, org_b)
+        with scope(organisation=org_a):
+            assert set(model.objects.values_list("organisation", flat=True)) == {org_a.pk}
+
+    return check
+
+
+# Scope-level checks until the pages of people and saisines exist (issue 4).
+PEOPLE_AND_SAISINES = {
+    label: _only_own(label)
+    for label in (
+        "people.person",
+        "people.consent",
+        "saisines.saisine",
+        "saisines.saisineevent",
+        "saisines.orientation",
+        "saisines.attachment",
+    )
+}
+
+
 ISOLATION_CHECKS = {
+    **PEOPLE_AND_SAISINES,
     "directory.availabilitysurvey": check_availabilitysurvey,
     "directory.surveyrequest": check_surveyrequest,
     "directory.importjob": check_importjob,
