@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -279,11 +280,38 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Parcours <ne-pas-repondre@parcours.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# SMS gateway (parcours/messaging/sms.py): the console backend logs a masked number only.
+SMS_BACKEND = env(
+    "SMS_BACKEND",
+    "parcours.messaging.sms.MemoryBackend" if TESTING else "parcours.messaging.sms.ConsoleBackend",
+)
+
+# --- Saisines: delay targets, signed links, orientation reminders --------------------------
+SAISINE_TARGET_FIRST_RESPONSE_HOURS = envint("SAISINE_TARGET_FIRST_RESPONSE_HOURS", 48)
+SAISINE_TARGET_DECISION_DAYS = envint("SAISINE_TARGET_DECISION_DAYS", 7)
+SAISINE_TARGET_CLOSURE_DAYS = envint("SAISINE_TARGET_CLOSURE_DAYS", 90)
+SAISINE_STATUS_LINK_DAYS = envint("SAISINE_STATUS_LINK_DAYS", 180)
+ORIENTATION_LINK_DAYS = envint("ORIENTATION_LINK_DAYS", 30)
+ORIENTATION_REMINDER_DAYS = envint("ORIENTATION_REMINDER_DAYS", 5)
+ORIENTATION_NO_ANSWER_DAYS = envint("ORIENTATION_NO_ANSWER_DAYS", 5)
+# Public saisine forms: submissions per client address ("10/10m": 10 per 10 minutes),
+# attachments (PDF, JPEG, PNG; at most 5 files of SAISINE_ATTACHMENT_MAX_MB each), and the
+# lifetime of the link that confirms a professional's e-mail address.
+SAISINE_PUBLIC_RATE_LIMIT = env("SAISINE_PUBLIC_RATE_LIMIT", "10/10m")
+SAISINE_ATTACHMENT_MAX_MB = envint("SAISINE_ATTACHMENT_MAX_MB", 10)
+SAISINE_EMAIL_VERIFICATION_HOURS = envint("SAISINE_EMAIL_VERIFICATION_HOURS", 72)
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
-LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# French is the source language; each compiled catalogue locale/<code>/LC_MESSAGES/django.mo
+# adds its language (to the public pages' language switch): a third language is only a
+# translation file. Codes Django does not know (django.conf.locale.LANG_INFO) are skipped.
+LANGUAGES = [("fr", _("Français"))] + [
+    (code, LANG_INFO[code]["name"])
+    for code in sorted(path.parts[-3] for path in LOCALE_PATHS[0].glob("*/LC_MESSAGES/django.mo"))
+    if code != "fr" and code in LANG_INFO
+]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True

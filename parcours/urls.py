@@ -1,8 +1,9 @@
 """URL configuration. Every view has an explicit access rule (see accounts/access.py)."""
 
 from django.urls import include, path
+from django.views.i18n import set_language
 
-from parcours.accounts.access import AUTHENTICATED, PUBLIC, declare_patterns
+from parcours.accounts.access import AUTHENTICATED, PUBLIC, access, declare_patterns
 from parcours.accounts.models import Role
 from parcours.api import urls as api_urls
 
@@ -45,6 +46,10 @@ urlpatterns = [
     path("", include("parcours.accounts.urls")),
     path("territoire/", include("parcours.territory.urls")),
     path("annuaire/", include("parcours.directory.urls")),
+    path("personnes/", include("parcours.people.urls")),
+    path("saisines/", include("parcours.saisines.urls")),
+    # The language switch of the public pages (Django's view: POST sets the cookie).
+    path("langue/", access(PUBLIC)(set_language), name="set_language"),
     path("audit/", include("parcours.audit.urls")),
     path("api/v1/", include((api_urls.urlpatterns, "api"))),
 ]

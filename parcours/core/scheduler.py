@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_tasks.base import Task
 
 from parcours.directory import tasks as directory_tasks
+from parcours.saisines import tasks as saisines_tasks
 
 from . import tasks
 from .models import ScheduledRun
@@ -28,6 +29,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("sessions_purge_expired", 3600, tasks.sessions_purge_expired),
     PeriodicJob("audit_chain_check", 24 * 3600, tasks.audit_chain_check),
     PeriodicJob("directory_survey_reminders", 3600, directory_tasks.survey_reminders_job),
+    PeriodicJob("saisines_orientation_reminders", 3600, saisines_tasks.orientation_reminders_job),
 ]
 
 

@@ -12,24 +12,28 @@ at one edit (deletion, insertion, substitution, transposition) that starts an in
 (``SearchWord``, the same table on both engines) becomes an alternative.
 """
 
+import bisect
+import json
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.db.models import (
-    Avg,
+    BooleanField,
     Count,
     ExpressionWrapper,
     F,
     FloatField,
-    OuterRef,
+    Max,
     Q,
     QuerySet,
-    Subquery,
+    Value,
 )
-from django.db.models.functions import Floor
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from parcours.lib.text import fold
@@ -40,6 +44,7 @@ from .importing import batches
 from .models import (
     Availability,
     PracticeSituation,
+    Professional,
     SearchEntry,
     SearchWord,
     Service,
@@ -165,6 +170,7 @@ def search_index_refresh(*, kind: str, ids: Iterable[int] | None = None) -> int:
         ids = list(ids)
         rows, stale = rows.filter(pk__in=ids), stale.filter(ref_id__in=ids)
     created = 0
+    map_cache_clear()
     with transaction.atomic():
         stale.delete()
         for batch in batches(rows.order_by("pk").iterator(chunk_size=2000), 2000):
@@ -187,10 +193,47 @@ def _vocabulary_add(entries: list[SearchEntry]) -> None:
 
 
 def search_index_rebuild() -> dict[str, int]:
-    return {kind: search_index_refresh(kind=kind) for kind in SearchEntry.Kind.values}
+    counts = {kind: search_index_refresh(kind=kind) for kind in SearchEntry.Kind.values}
+    _analyse()
+    return counts
+
+
+def _analyse() -> None:
+    """Refresh the planner's statistics after a rebuild: PostgreSQL's choice between the
+    GIN, sort and lat/lon indexes depends on them, and the map reads the lat/lon index
+    alone once VACUUM has marked the pages visible (autovacuum would come, later; VACUUM
+    cannot run inside a transaction, ANALYZE alone does then)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+            for table in ("directory_searchentry", "directory_searchword"):
+                cursor.execute(f"{command} {table}")  # fixed names
+        else:
+            cursor.execute("ANALYZE directory_searchentry")
+            cursor.execute("ANALYZE directory_searchword")
 
 
 # --- Querying --------------------------------------------------------------------------
+#
+# A search answers a page of results, how many there are, and facets. Counting and
+# faceting every match of a broad query ("médecin": a quarter of a national directory) is
+# linear in the matches on both engines (≈ 150 ms for 250,000 on PostgreSQL), so a search
+# reads a *window*: the first COUNT_LIMIT + 1 results in their order, with the few columns
+# the facets need. Up to COUNT_LIMIT results, count, pages and facets are exact; beyond,
+# ``more`` is set, the count is COUNT_LIMIT (pages stop there: refine the search) and the
+# facets count the first COUNT_LIMIT results. The page's entries are then read by id.
+#
+# How the window is read (docs/performance.md has the measurements):
+# - PostgreSQL plans it alone (``tsvector`` GIN index, ``sort_key`` index, lat/lon index)
+#   once the tables are analysed (``search_index_rebuild`` runs ANALYZE).
+# - SQLite's planner knows nothing of the size of an FTS5 match, so the selector counts the
+#   match first (fast: FTS5 only reads its doclists) and chooses: few matches, read them
+#   and sort (``id IN fts``); many, walk the ``sort_key`` index testing membership
+#   (``+id IN fts``); most of the table, walk it testing the words on the folded text
+#   (``LIKE '% word%'``: the same prefix rule on the same words, without building the set).
+# - "Near" searches look in growing discs (a sixteenth, a quarter, then the whole radius):
+#   once a disc holds COUNT_LIMIT + 1 results, they are the nearest, and the rest of the
+#   radius is never read.
 
 FACETS = (
     "kind",
@@ -201,6 +244,20 @@ FACETS = (
     "commune",
     "mode",
 )
+COUNT_LIMIT = 200
+# Columns of the window: the id (order), the facets, languages and the professional.
+WINDOW = (*FACETS, "languages", "professional_id")
+# Up to this many entries with the words, read them all and sort them; beyond, walk the
+# sort order testing each entry (at most WALK_BOUND of them, then read). SQLite tests
+# membership of the FTS5 match up to FTS_MEMBER_LIMIT, and the folded text beyond.
+READ_LIMIT = {"sqlite": 10_000, "postgresql": 20_000}
+FTS_MEMBER_LIMIT = 70_000
+WALK_BOUND = 20_000
+FEW = 20_000  # filters leaving at most this many entries lead a "near" search
+LEAD_LIMIT = 50_000  # a category or savoir-faire picking at most this many rows leads
+NEAR_READ_LIMIT = 25_000  # "near" searches read all the entries with the words up to this
+RINGS = (1 / 16, 1 / 4, 1)  # fractions of the radius searched in turn
+SHORT_WORD = 2  # PostgreSQL tests words this short on the text when a longer one leads
 
 
 @dataclass
@@ -227,6 +284,9 @@ class SearchResult:
     words: list[str]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     origin: tuple[float, float] | None = None  # the point distances are measured from
+    # More than COUNT_LIMIT results: the count says COUNT_LIMIT, pages stop there and the
+    # facets count the first COUNT_LIMIT results (in their order).
+    more: bool = False
 
 
 KM_PER_DEGREE = 111.195  # mean length of one degree of latitude
@@ -247,23 +307,38 @@ def _origin(query: SearchQuery) -> tuple[float, float] | None:
     return location.latitude, location.longitude
 
 
-def _near(queryset: QuerySet, origin: tuple[float, float], radius_km: float) -> QuerySet:
-    """Within the radius, nearest first. Distances use the equirectangular approximation
-    (exact to a few metres at a territory's scale) so that both engines compute them with
-    plain arithmetic and order them alike; the bounding box uses the lat/lon index."""
+def _radius(query: SearchQuery) -> float:
+    return min(query.radius_km or DEFAULT_RADIUS_KM, MAX_RADIUS_KM)
+
+
+def _near(
+    queryset: QuerySet, origin: tuple[float, float], radius_km: float, *, indexed: bool = True
+) -> QuerySet:
+    """Within the radius, with ``distance2`` (squared, in degrees of latitude).
+
+    Distances use the equirectangular approximation (exact to a few metres at a territory's
+    scale) so that both engines compute them with plain arithmetic and order them alike;
+    the bounding box uses the lat/lon index (``indexed=False``: SQLite is told not to, when
+    the words already select few entries)."""
     lat0, lon0 = origin
     shrink = math.cos(math.radians(lat0))
     span = radius_km / KM_PER_DEGREE
+    box = (lat0 - span, lat0 + span, lon0 - span / shrink, lon0 + span / shrink)
+    if indexed or connection.vendor != "sqlite":
+        queryset = queryset.filter(latitude__range=box[:2], longitude__range=box[2:])
+    else:  # "+column": the same test, without the index (SQLite's way to steer a plan)
+        queryset = queryset.extra(  # noqa: S610
+            where=[
+                "+directory_searchentry.latitude BETWEEN %s AND %s",
+                "+directory_searchentry.longitude BETWEEN %s AND %s",
+            ],
+            params=list(box),
+        )
     dlat = F("latitude") - lat0
     dlon = (F("longitude") - lon0) * shrink
-    return (
-        queryset.filter(
-            latitude__range=(lat0 - span, lat0 + span),
-            longitude__range=(lon0 - span / shrink, lon0 + span / shrink),
-        )
-        .annotate(distance2=ExpressionWrapper(dlat * dlat + dlon * dlon, output_field=FloatField()))
-        .filter(distance2__lte=span * span)
-    )
+    return queryset.annotate(
+        distance2=ExpressionWrapper(dlat * dlat + dlon * dlon, output_field=FloatField())
+    ).filter(distance2__lte=span * span)
 
 
 def query_words(text: str) -> list[str]:
@@ -281,16 +356,29 @@ def one_edit_away(word: str) -> set[str]:
 
 
 def _starts_a_word(prefixes: Iterable[str]) -> list[str]:
-    """The prefixes that begin at least one word of the vocabulary (indexed range queries,
-    by groups small enough for SQLite's expression depth limit)."""
-    prefixes = sorted(prefixes)
-    vocabulary: list[str] = []
-    for group in batches(prefixes, 150):
-        condition = Q()
-        for prefix in group:
-            condition |= Q(word__gte=prefix, word__lt=prefix + "~")  # "~" sorts after [a-z0-9]
-        vocabulary += SearchWord.objects.filter(condition).values_list("word", flat=True)
-    return [p for p in prefixes if any(word.startswith(p) for word in vocabulary)]
+    """The prefixes that begin at least one word of the vocabulary: one query, an index
+    seek per prefix. A binary range: PostgreSQL's byte-wise ``~>=~``/``~<~`` operators
+    read the pattern index Django made for the unique column, whatever the database's
+    collation; "~" sorts after [a-z0-9]."""
+    prefixes = sorted(set(prefixes))
+    if not prefixes:
+        return []
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT p FROM unnest(%s::text[]) AS p WHERE EXISTS (SELECT 1 FROM"
+            " directory_searchword w WHERE w.word ~>=~ p AND w.word ~<~ (p || '~'))"
+        )
+        param = prefixes
+    else:
+        sql = (
+            "SELECT p.value FROM json_each(%s) AS p WHERE EXISTS (SELECT 1 FROM"
+            " directory_searchword w WHERE w.word >= p.value AND w.word < p.value || '~')"
+        )
+        param = json.dumps(prefixes)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param])
+        found = {row[0] for row in cursor.fetchall()}
+    return [prefix for prefix in prefixes if prefix in found]
 
 
 def word_alternatives(word: str) -> list[str]:
@@ -300,52 +388,192 @@ def word_alternatives(word: str) -> list[str]:
     return _starts_a_word(one_edit_away(word)) or [word]
 
 
-def _match(queryset: QuerySet, words: list[str]) -> QuerySet:
-    """Entries whose text has every word (or one of its alternatives) as a word prefix."""
-    if not words:
-        return queryset
-    alternatives = [word_alternatives(word) for word in words]
-    if connection.vendor == "postgresql":
-        expression = " & ".join(
-            "(" + " | ".join(f"{spelling}:*" for spelling in spellings) + ")"
-            for spellings in alternatives
-        )
-        return queryset.extra(
-            where=["search_vector @@ to_tsquery('simple', %s)"], params=[expression]
-        )
-    expression = " AND ".join(
+def _fts_expression(alternatives: list[list[str]]) -> str:
+    return " AND ".join(
         "(" + " OR ".join(f'"{spelling}"*' for spelling in spellings) + ")"
         for spellings in alternatives
     )
-    return queryset.extra(
-        where=[
-            "directory_searchentry.id IN (SELECT rowid FROM directory_search_fts"
-            " WHERE directory_search_fts MATCH %s)"
-        ],
-        params=[expression],
+
+
+def _tsquery(alternatives: list[list[str]]) -> str:
+    return " & ".join(
+        "(" + " | ".join(f"{spelling}:*" for spelling in spellings) + ")"
+        for spellings in alternatives
     )
 
 
-def _filters(query: SearchQuery, organisation) -> Q:
+FTS_MATCH = "SELECT rowid FROM directory_search_fts WHERE directory_search_fts MATCH %s"
+STATISTICS_SECONDS = 600
+# How many entries hold the words, by FTS expression (SQLite) or statistics (PostgreSQL). They
+# only choose how a search is read, never what it answers, so an old figure costs time at
+# worst: they are kept STATISTICS_SECONDS.
+_estimates: OrderedDict = OrderedDict()
+
+
+def _remembered(key, compute):
+    now = time.monotonic()
+    found = _estimates.get(key)
+    if found is not None and now - found[0] < STATISTICS_SECONDS:
+        return found[1]
+    value = compute()
+    _estimates[key] = (now, value)
+    while len(_estimates) > 2_000:
+        _estimates.popitem(last=False)
+    return value
+
+
+def _text_matches(alternatives: list[list[str]]) -> int:
+    """About how many entries have the words: exact on SQLite (FTS5 counts its doclists,
+    ≈ 15 ms for the broadest words), from the column statistics on PostgreSQL (the most
+    common words and their frequencies ANALYZE keeps: a count there reads every match)."""
+    if connection.vendor == "sqlite":
+        expression = _fts_expression(alternatives)
+
+        def count() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM directory_search_fts WHERE directory_search_fts MATCH %s",
+                    [expression],
+                )
+                return cursor.fetchone()[0]
+
+        return _remembered(("fts", expression), count)
+    rows, elements, frequencies = _remembered(("pg_stats",), _pg_statistics)
+    estimate = float(rows)
+    for spellings in alternatives:  # words taken as independent, as PostgreSQL does
+        share = 0.0
+        for spelling in spellings:
+            start = bisect.bisect_left(elements, spelling)
+            end = bisect.bisect_left(elements, spelling + "~")
+            share += sum(frequencies[start:end]) or (frequencies[-1] if frequencies else 0.0)
+        estimate *= min(share, 1.0)
+    return int(estimate)
+
+
+def _pg_statistics() -> tuple[int, list[str], list[float]]:
+    """Rows of the index, and its most common words with the share of rows holding each."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs"
+            " FROM pg_class c LEFT JOIN pg_stats s ON s.tablename = c.relname"
+            " AND s.attname = 'search_vector' WHERE c.relname = 'directory_searchentry'"
+        )
+        row = cursor.fetchone()
+    if row is None or not row[1]:
+        return int(max(row[0], 0) if row else 0), [], []
+    rows, elements, frequencies = row
+    pairs = sorted(zip(elements, frequencies[: len(elements)], strict=True))
+    floor = min(frequencies[: len(elements)])  # a word not listed is rarer than this
+    return (
+        int(max(rows, 0)),
+        [element for element, _ in pairs],
+        [frequency for _, frequency in pairs] + [floor],
+    )
+
+
+def _match_sql(alternatives: list[list[str]], how: str) -> tuple[str, list]:
+    """A condition "the entry has every word (or one of its alternatives) as a word prefix".
+
+    PostgreSQL: the tsvector. SQLite: "read" and "member" test membership of the FTS5 match
+    (``+id``: not through the primary key, so the plan walks another index); "text" tests
+    the folded text itself: its words are [a-z0-9] separated by single spaces, so a word
+    begins one of them exactly when " text" contains " word"."""
+    if connection.vendor == "postgresql":
+        # A two-letter word ("de", "la") begins words in most entries: looking it up in the
+        # GIN index merges enormous lists. With a longer word to find the entries, it is
+        # tested on their text instead (the same rule, see "text" below).
+        long = [spellings for spellings in alternatives if max(map(len, spellings)) > SHORT_WORD]
+        short = [spellings for spellings in alternatives if spellings not in long]
+        if not long:
+            long, short = alternatives, []
+        sql = "directory_searchentry.search_vector @@ to_tsquery('simple', %s)"
+        text, params = _text_sql(short)
+        return " AND ".join(filter(None, [sql, text])), [_tsquery(long), *params]
+    if how == "text":
+        return _text_sql(alternatives)
+    prefix = "" if how == "read" else "+"
+    return f"{prefix}directory_searchentry.id IN ({FTS_MATCH})", [_fts_expression(alternatives)]
+
+
+@dataclass
+class _Criteria:
+    """The filters of a search, split by how an index can serve them.
+
+    ``ordered``: profession and commune, each with an index that also keeps the sort order;
+    ``rest``: the other tests on the entry; ``lead``: for a filter SearchEntry cannot index
+    but the table it comes from can (category, savoir-faire), the entries of the few rows
+    it picks there (None when it picks many, or there is no such filter)."""
+
+    visible: Q
+    ordered: Q
+    rest: Q
+    lead: Q | None
+
+    @property
+    def all(self) -> Q:
+        return self.visible & self.ordered & self.rest & (self.lead or Q())
+
+
+def _criteria(query: SearchQuery, organisation) -> _Criteria:
     visible = Q(organisation__isnull=True)
     if organisation is not None:
         visible |= Q(organisation=organisation)
-    filters = visible
-    for name in ("kind", "profession_code", "savoir_faire_code", "category_code", "circle", "mode"):
-        if value := getattr(query, name):
-            filters &= Q(**{name: value})
+    ordered = Q()
+    if query.profession_code:
+        ordered &= Q(profession_code=query.profession_code)
     if query.commune:
-        filters &= Q(commune_id=query.commune)
+        ordered &= Q(commune_id=query.commune)
+    rest = Q()
+    for name in ("kind", "savoir_faire_code", "category_code", "circle", "mode"):
+        if value := getattr(query, name):
+            rest &= Q(**{name: value})
     if query.language:
-        filters &= (
+        rest &= (
             Q(languages__contains=[query.language])
             if connection.vendor == "postgresql"
             else Q(languages__icontains=f'"{query.language}"')
         )
     if query.accepting and organisation is not None:
         declared = _availabilities(organisation).filter(accepting=query.accepting)
-        filters &= Q(professional_id__in=declared.values("professional_id"))
-    return filters
+        rest &= Q(professional_id__in=declared.values("professional_id"))
+    lead = None
+    if query.category_code:  # structures (FINESS category) and services (their own)
+        structures = Structure.objects.filter(category_code=query.category_code)
+        if _few(structures, LEAD_LIMIT):
+            lead = Q(kind=SearchEntry.Kind.SERVICE) | Q(
+                kind=SearchEntry.Kind.STRUCTURE, ref_id__in=structures.values("pk")
+            )
+    elif query.savoir_faire_code:  # only professionals have one
+        professionals = Professional.objects.filter(savoir_faire_code=query.savoir_faire_code)
+        if _few(professionals, LEAD_LIMIT):
+            lead = Q(professional_id__in=professionals.values("pk"))
+    elif query.accepting and organisation is not None:
+        lead = Q()  # the organisation's declarations: few, read through professional_id
+    return _Criteria(visible, ordered, rest, lead)
+
+
+def _text_sql(alternatives: list[list[str]]) -> tuple[str, list]:
+    conditions, params = [], []
+    for spellings in alternatives:
+        tests = ["(' ' || directory_searchentry.text) LIKE %s"] * len(spellings)
+        conditions.append("(" + " OR ".join(tests) + ")")
+        params += [f"% {spelling}%" for spelling in spellings]
+    return " AND ".join(conditions), params
+
+
+def _filters(query: SearchQuery, organisation) -> Q:
+    return _criteria(query, organisation).all
+
+
+def _few(queryset: QuerySet, limit: int | None = None) -> bool:
+    """Whether a queryset has at most ``limit`` (FEW) rows, counted up to one more on its
+    index; remembered a while, as it only chooses a plan."""
+    limit = FEW if limit is None else limit
+    first = queryset.order_by().values_list("pk")[: limit + 1]
+    if limit < 0:
+        return False
+    sql, params = first.query.sql_with_params()
+    return _remembered(("few", sql, tuple(map(str, params))), lambda: len(first) <= limit)
 
 
 def _availabilities(organisation) -> QuerySet:
@@ -356,35 +584,163 @@ def _availabilities(organisation) -> QuerySet:
     )
 
 
-def _accepting_facet(matches: QuerySet, organisation) -> list[tuple[str, int]]:
-    """Matches per answer of the organisation's valid declarations (at most one per GP)."""
-    declared = _availabilities(organisation).filter(professional_id=OuterRef("professional_id"))
-    rows = (
-        matches.order_by()
-        .annotate(accepting=Subquery(declared.values("accepting")[:1]))
-        .filter(accepting__isnull=False)
-        .values_list("accepting")
-        .annotate(n=Count("id"))
-    )
-    return sorted(rows, key=lambda row: (-row[1], row[0]))
+# --- Reading the window ------------------------------------------------------------------
 
 
-def _language_facet(matches: QuerySet) -> list[tuple[str, int]]:
-    """Matches per language spoken (the elements of the JSON lists), same on both engines."""
-    ids_sql, params = matches.order_by().values("id").query.sql_with_params()  # Django's SQL
+def _plan(alternatives: list[list[str]], criteria: _Criteria) -> str:
+    """How to read the window (see the comment above FACETS): "lead" (a filter picks few
+    entries), "read" (the words do), "none" (no words: the filters' indexes), "walk"
+    (PostgreSQL), "member" or "text" (SQLite) for words many entries have."""
+    if criteria.lead is not None:
+        return "lead"
+    if not alternatives:
+        return "none"
+    matches = _text_matches(alternatives)
+    if matches <= READ_LIMIT[connection.vendor]:
+        return "read"
     if connection.vendor == "postgresql":
-        elements = "CROSS JOIN LATERAL jsonb_array_elements_text(e.languages) AS j(value)"
-        is_list = "jsonb_typeof(e.languages) = 'array'"
+        return "walk"
+    return "member" if matches <= FTS_MEMBER_LIMIT else "text"
+
+
+def _with_words(queryset: QuerySet, alternatives, how: str) -> QuerySet:
+    if not alternatives:
+        return queryset
+    if how in ("lead", "walk", "none"):
+        how = "read" if connection.vendor == "postgresql" else "member"
+    sql, params = _match_sql(alternatives, how)
+    return queryset.extra(where=[sql], params=params)  # noqa: S610
+
+
+def _rows(queryset: QuerySet, limit: int, *, near: bool = False, sort: bool = False) -> list:
+    """(id, *WINDOW, distance2 or None) of the first ``limit`` entries, in result order.
+
+    ``sort``: order by an expression no index holds (the same order), so that the engine
+    reads the entries the conditions pick and sorts them, instead of walking the sort
+    index until enough turn up (which, when they are rare, reads the table)."""
+    key = Concat("sort_key", Value("")) if sort else "sort_key"
+    order = ("distance2", key, "id") if near else (key, "id")
+    fields = ("id", *WINDOW, "distance2") if near else ("id", *WINDOW)
+    rows = queryset.order_by(*order).values_list(*fields)[:limit]
+    return list(rows) if near else [(*row, None) for row in rows]
+
+
+def _walk(criteria: _Criteria, alternatives, how: str, limit: int) -> list[tuple] | None:
+    """The first ``limit`` results, walking the sort order (of the profession's or
+    commune's index when filtered so) and testing each entry, over at most WALK_BOUND
+    entries; None when they were not enough (then the results are read another way)."""
+    if alternatives:
+        hit, params = _match_sql(alternatives, "member" if how == "walk" else how)
     else:
-        elements, is_list = ", json_each(e.languages) j", "json_type(e.languages) = 'array'"
-    sql = (
-        f"SELECT j.value, COUNT(*) FROM directory_searchentry e {elements}"  # noqa: S608
-        f" WHERE {is_list} AND e.id IN ({ids_sql}) GROUP BY j.value"
+        hit, params = "1 = 1", []
+    inner = (
+        SearchEntry.objects.filter(criteria.visible & criteria.ordered)
+        .order_by("sort_key", "id")
+        .annotate(
+            keep=ExpressionWrapper(criteria.rest, output_field=BooleanField())
+            if criteria.rest
+            else Value(True)
+        )
+        .extra(select={"hit": hit}, select_params=params)  # noqa: S610
+        .values_list("id", *WINDOW, "sort_key", "keep", "hit")[:WALK_BOUND]
     )
+    inner_sql, inner_params = inner.query.sql_with_params()
+    # SQLite keeps the order of the co-routine it reads (an ORDER BY here would make it read
+    # and sort all of it); PostgreSQL knows the subquery is sorted and reads on lazily.
+    order = ' ORDER BY w."sort_key", w."id"' if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return sorted(((str(lang), n) for lang, n in rows), key=lambda row: (-row[1], row[0]))
+        cursor.execute(
+            f'SELECT * FROM ({inner_sql}) w WHERE w.hit AND w."keep"{order} LIMIT %s',  # noqa: S608
+            [*inner_params, limit],
+        )
+        found = cursor.fetchall()
+    if len(found) < limit:
+        return None
+    languages = 1 + WINDOW.index("languages")
+    rows = []
+    for row in found:
+        row = list(row[:-3])  # without sort_key, keep and hit
+        if isinstance(row[languages], str):
+            row[languages] = json.loads(row[languages])
+        rows.append((*row, None))
+    return rows
+
+
+def _window(criteria: _Criteria, alternatives, origin, radius: float) -> list[tuple]:
+    """The first COUNT_LIMIT + 1 results: (id, *WINDOW, distance2 or None), in order."""
+    limit = COUNT_LIMIT + 1
+    how = _plan(alternatives, criteria)
+    entries = SearchEntry.objects.filter(criteria.all)
+    if origin is None:
+        if how in ("walk", "member", "text") or (how == "none" and criteria.rest):
+            # Words many entries have, or filters no index serves: walk the sort order.
+            rows = _walk(criteria, alternatives, how, limit)
+            if rows is not None:
+                return rows
+            how = "read"
+        return _rows(_with_words(entries, alternatives, how), limit, sort=how != "none")
+    if how in ("walk", "member", "text") and _text_matches(alternatives) <= NEAR_READ_LIMIT:
+        how = "read"
+    matches = _with_words(entries, alternatives, "text" if how == "member" else how)
+    few = how in ("read", "lead") or (how == "none" and bool(criteria.ordered) and _few(entries))
+    if few:  # few candidates: read them all, the lat/lon index would only slow it down
+        return _rows(_near(matches, origin, radius, indexed=False), limit, near=True)
+    for fraction in RINGS:
+        rows = _rows(_near(matches, origin, radius * fraction), limit, near=True)
+        if len(rows) == limit:  # the nearest ones: nothing farther can come before them
+            return rows
+    return rows
+
+
+class _Window(Sequence):
+    """The window's ids in order, for the paginator; a slice reads its entries (one query)."""
+
+    def __init__(self, rows: list[tuple]):
+        self.ids = [row[0] for row in rows]
+        self.distances = {row[0]: row[-1] for row in rows}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1 or None][0]
+        ids = self.ids[index]
+        found = SearchEntry.objects.select_related("commune").in_bulk(ids)
+        entries = [found[pk] for pk in ids if pk in found]
+        for entry in entries:
+            distance2 = self.distances.get(entry.pk)
+            entry.distance_km = (
+                None if distance2 is None else round(math.sqrt(distance2) * KM_PER_DEGREE, 2)
+            )
+        return entries
+
+
+def _ranked(counts: Counter) -> list[tuple]:
+    """(value, count), most frequent first, then by value (None last)."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))
+
+
+def _facets(rows: list[tuple], organisation) -> dict[str, list[tuple]]:
+    """Counts per value of each facet over the window's rows (the same on both engines)."""
+    facets = {name: _ranked(Counter(row[1 + i] for row in rows)) for i, name in enumerate(FACETS)}
+    languages: Counter = Counter()
+    for row in rows:
+        spoken = row[1 + len(FACETS)]
+        if isinstance(spoken, list):
+            languages.update(str(language) for language in spoken)
+    facets["language"] = _ranked(languages)
+    if organisation is not None:
+        professionals = [row[2 + len(FACETS)] for row in rows]
+        declared = dict(
+            _availabilities(organisation)
+            .filter(professional_id__in={pk for pk in professionals if pk is not None})
+            .values_list("professional_id", "accepting")
+        )
+        facets["accepting"] = _ranked(
+            Counter(declared[pk] for pk in professionals if pk in declared)
+        )
+    return facets
 
 
 def directory_search(
@@ -392,30 +748,15 @@ def directory_search(
 ) -> SearchResult:
     """Search the directory as a member of ``organisation`` (or the public, with None)."""
     words = query_words(query.q)
-    matches = _match(SearchEntry.objects.filter(_filters(query, organisation)), words)
+    alternatives = [word_alternatives(word) for word in words]
+    criteria = _criteria(query, organisation)
     origin = _origin(query)
-    order = ("sort_key", "id")
-    if origin is not None:
-        radius = min(query.radius_km or DEFAULT_RADIUS_KM, MAX_RADIUS_KM)
-        matches = _near(matches, origin, radius)
-        order = ("distance2", "sort_key", "id")
-    ordered = matches.order_by(*order).select_related("commune")
-    page = Paginator(ordered, page_size).get_page(query.page)
-    for entry in page:
-        distance2 = getattr(entry, "distance2", None)
-        entry.distance_km = (
-            None if distance2 is None else round(math.sqrt(distance2) * KM_PER_DEGREE, 2)
-        )
-    facets = {
-        name: list(
-            matches.order_by().values_list(name).annotate(n=Count("id")).order_by("-n", name)
-        )
-        for name in FACETS
-    }
-    facets["language"] = _language_facet(matches)
-    if organisation is not None:
-        facets["accepting"] = _accepting_facet(matches, organisation)
-    return SearchResult(page=page, words=words, facets=facets, origin=origin)
+    rows = _window(criteria, alternatives, origin, _radius(query))
+    more = len(rows) > COUNT_LIMIT
+    rows = rows[:COUNT_LIMIT]
+    page = Paginator(_Window(rows), page_size).get_page(query.page)
+    facets = _facets(rows, organisation)
+    return SearchResult(page=page, words=words, facets=facets, origin=origin, more=more)
 
 
 # --- Public details of results, and the map ---------------------------------------------
@@ -465,44 +806,185 @@ def search_items(entries: Iterable[SearchEntry]) -> list[dict]:
 
 MAP_MAX_POINTS = 500
 MAP_GRID = 24  # cells across the viewport when points are clustered
+# Up to this many entries in the viewport, the database groups them (exact clusters);
+# beyond, clusters come from a grid of the whole result kept in memory (see _MapGrid).
+MAP_EXACT_LIMIT = 5_000
+MAP_CACHE_SECONDS = 600
+MAP_WIDE = 2.5  # degrees: a wider viewport of the whole directory comes from its grid
+MAP_CACHE_SIZE = 16  # result sets (queries) whose grids are kept
+
+
+def _clusters(cells) -> list[dict]:
+    clusters = [{"count": n, "latitude": lat, "longitude": lon} for n, lat, lon in cells]
+    return sorted(clusters, key=lambda c: (-c["count"], c["latitude"], c["longitude"]))
+
+
+def _regroup(cells, bbox) -> list[tuple[int, float, float]]:
+    """(count, latitude, longitude) cells, or points, gathered in the viewport's grid."""
+    west, south, east, north = bbox
+    cell_lat, cell_lon = (north - south) / MAP_GRID or 1.0, (east - west) / MAP_GRID or 1.0
+    grid: dict[tuple[int, int], list[float]] = {}
+    for n, lat, lon in cells:
+        key = (math.floor((lat - south) / cell_lat), math.floor((lon - west) / cell_lon))
+        cell = grid.setdefault(key, [0, 0.0, 0.0])
+        cell[0] += n
+        cell[1] += lat * n
+        cell[2] += lon * n
+    return [(n, lat / n, lon / n) for n, lat, lon in grid.values()]
+
+
+class _MapGrid:
+    """The positions of one result set (a query, all of France), counted per distinct
+    point, and binned on demand in global grids of 360/2^k degrees.
+
+    A wide viewport (more than MAP_EXACT_LIMIT entries) is answered from the grid whose
+    cells are at most a MAP_GRID-th of its width: its cells that touch the viewport,
+    gathered in the viewport's grid. Totals and clusters are then those of whole grid cells
+    (at the viewport's edges, a cell may reach a little outside it): a picture of the
+    density, computed once per result set instead of reading every entry of the viewport.
+    """
+
+    def __init__(self, points: list[tuple[float, float, int]]):
+        self.points = points
+        self.levels: dict[int, dict[tuple[int, int], list[float]]] = {}
+
+    def level(self, k: int) -> dict[tuple[int, int], list[float]]:
+        if k not in self.levels:
+            size = 360 / 2**k
+            cells: dict[tuple[int, int], list[float]] = {}
+            for lat, lon, n in self.points:
+                cell = cells.setdefault(
+                    (math.floor(lat / size), math.floor(lon / size)), [0, 0.0, 0.0]
+                )
+                cell[0] += n
+                cell[1] += lat * n
+                cell[2] += lon * n
+            self.levels[k] = cells
+        return self.levels[k]
+
+    def cells(self, bbox) -> list[tuple[int, float, float]]:
+        west, south, east, north = bbox
+        k = max(0, math.ceil(math.log2(360 * MAP_GRID / max(east - west, 1e-9))))
+        size = 360 / 2**k
+        cells = self.level(k)
+        x0, x1 = math.floor(west / size), math.floor(east / size)
+        y0, y1 = math.floor(south / size), math.floor(north / size)
+        found = []
+        if (x1 - x0 + 1) * (y1 - y0 + 1) <= len(cells):
+            for x in range(x0, x1 + 1):
+                for y in range(y0, y1 + 1):
+                    if (cell := cells.get((y, x))) is not None:
+                        found.append(cell)
+        else:
+            found = [c for (y, x), c in cells.items() if x0 <= x <= x1 and y0 <= y <= y1]
+        return [(n, lat / n, lon / n) for n, lat, lon in found]
+
+
+_map_grids: OrderedDict = OrderedDict()
+
+
+def _map_grid(key: tuple, points) -> _MapGrid:
+    """The grid of a result set (``points()`` reads its positions), from the process's cache
+    when the index has not changed (its highest id, checked on each use) and it is less than
+    MAP_CACHE_SECONDS old."""
+    version = SearchEntry.objects.aggregate(last=Max("id"))["last"]
+    now = time.monotonic()
+    cached = _map_grids.get(key)
+    if cached is not None and cached[0] == version and now - cached[1] < MAP_CACHE_SECONDS:
+        _map_grids.move_to_end(key)
+        return cached[2]
+    grid = _MapGrid(points())
+    _map_grids[key] = (version, now, grid)
+    while len(_map_grids) > MAP_CACHE_SIZE:
+        _map_grids.popitem(last=False)
+    return grid
+
+
+def map_cache_clear() -> None:
+    _map_grids.clear()
+
+
+def _plain_points(organisation, bbox=None) -> list[tuple[float, float, int]]:
+    """(latitude, longitude, entries) of everything the organisation (or the public) sees,
+    read from the lat/lon index alone: all entries, less the services of the others (few,
+    found through their organisation) - the visibility test would otherwise read each row."""
+    everything = SearchEntry.objects.filter(latitude__isnull=False, longitude__isnull=False)
+    hidden = SearchEntry.objects.filter(organisation__isnull=False)
+    if organisation is not None:
+        hidden = hidden.exclude(organisation=organisation)
+    if bbox is not None:
+        west, south, east, north = bbox
+        box = {"latitude__range": (south, north), "longitude__range": (west, east)}
+        everything, hidden = everything.filter(**box), hidden.filter(**box)
+    counts: dict[tuple[float, float], int] = {}
+    for queryset, sign in ((everything, 1), (hidden, -1)):
+        rows = queryset.order_by().values_list("latitude", "longitude").annotate(n=Count("id"))
+        for lat, lon, n in rows:
+            counts[(lat, lon)] = counts.get((lat, lon), 0) + sign * n
+    return sorted((lat, lon, n) for (lat, lon), n in counts.items() if n > 0)
 
 
 def directory_map(
     *, query: SearchQuery, bbox: tuple[float, float, float, float], organisation=None
 ) -> dict:
-    """Points in a viewport (west, south, east, north), or clusters when there are too many."""
+    """Points in a viewport (west, south, east, north), or clusters when there are too many.
+
+    Clusters are exact (the database groups the viewport's entries) except in two cases
+    where reading every entry of the viewport would be too slow: the whole directory
+    (no words, no filter) on a viewport wider than MAP_WIDE degrees, and any other search
+    with more than MAP_EXACT_LIMIT entries in the viewport. Those are answered from the
+    grid of their whole result set (see _MapGrid), kept MAP_CACHE_SECONDS by the process.
+    """
     west, south, east, north = bbox
-    matches = _match(
-        SearchEntry.objects.filter(_filters(query, organisation)), query_words(query.q)
-    )
-    inside = matches.filter(latitude__range=(south, north), longitude__range=(west, east))
+    alternatives = [word_alternatives(word) for word in query_words(query.q)]
+    criteria = _criteria(query, organisation)
+    how = _plan(alternatives, criteria)
+    entries = SearchEntry.objects.filter(criteria.all)
+    matches = _with_words(entries, alternatives, "text" if how == "member" else how)
+    everywhere = _with_words(entries, alternatives, "read")  # the whole result set, once
     origin = _origin(query)
     if origin is not None:  # the list's radius applies to the map too
-        inside = _near(inside, origin, min(query.radius_km or DEFAULT_RADIUS_KM, MAX_RADIUS_KM))
-    total = inside.count()
-    if total <= MAP_MAX_POINTS:
-        points = inside.order_by("sort_key", "id").values_list(
-            "kind", "ref_id", "title", "latitude", "longitude"
-        )
+        radius = _radius(query)
+        matches = _near(matches, origin, radius, indexed=how not in ("read", "lead"))
+        everywhere = _near(everywhere, origin, radius, indexed=False)
+    inside = matches.filter(latitude__range=(south, north), longitude__range=(west, east))
+    first = list(
+        inside.order_by().values_list(
+            "sort_key", "id", "kind", "ref_id", "title", "latitude", "longitude"
+        )[: MAP_MAX_POINTS + 1]
+    )
+    if len(first) <= MAP_MAX_POINTS:
+        first.sort()
         return {
-            "total": total,
+            "total": len(first),
             "points": [
                 {"id": f"{kind}-{ref}", "name": title, "latitude": lat, "longitude": lon}
-                for kind, ref, title, lat, lon in points
+                for _key, _id, kind, ref, title, lat, lon in first
             ],
             "clusters": [],
         }
-    cell_lat, cell_lon = (north - south) / MAP_GRID or 1.0, (east - west) / MAP_GRID or 1.0
-    cells = (
-        inside.order_by()
-        .annotate(
-            cell_y=Floor((F("latitude") - south) / cell_lat),
-            cell_x=Floor((F("longitude") - west) / cell_lon),
-        )
-        .values("cell_y", "cell_x")
-        .annotate(count=Count("id"), latitude=Avg("latitude"), longitude=Avg("longitude"))
+    plain = not alternatives and origin is None and not (criteria.ordered or criteria.rest)
+    key = (tuple(sorted(vars(replace(query, page=1)).items())), getattr(organisation, "pk", None))
+    if plain and east - west <= MAP_WIDE:
+        points = _plain_points(organisation, bbox)
+        cells = _regroup(((n, lat, lon) for lat, lon, n in points), bbox)
+    elif plain:
+        grid = _map_grid(key, lambda: _plain_points(organisation))
+        cells = _regroup(grid.cells(bbox), bbox)
+    elif len(inside.order_by().values_list("id")[: MAP_EXACT_LIMIT + 1]) <= MAP_EXACT_LIMIT:
+        points = inside.order_by().values_list("latitude", "longitude").annotate(n=Count("id"))
+        cells = _regroup(((n, lat, lon) for lat, lon, n in sorted(points)), bbox)
+    else:
+        grid = _map_grid(key, lambda: _points(everywhere))
+        cells = _regroup(grid.cells(bbox), bbox)
+    return {"total": sum(n for n, _lat, _lon in cells), "points": [], "clusters": _clusters(cells)}
+
+
+def _points(queryset: QuerySet) -> list[tuple[float, float, int]]:
+    rows = (
+        queryset.filter(latitude__isnull=False, longitude__isnull=False)
+        .order_by()
+        .values_list("latitude", "longitude")
+        .annotate(n=Count("id"))
     )
-    clusters = [
-        {"count": c["count"], "latitude": c["latitude"], "longitude": c["longitude"]} for c in cells
-    ]
-    return {"total": total, "points": [], "clusters": sorted(clusters, key=lambda c: -c["count"])}
+    return sorted(rows)

@@ -1,18 +1,15 @@
-from functools import wraps
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
-from django_ratelimit.core import is_ratelimited
 
 from parcours.accounts.access import PUBLIC, access
 from parcours.accounts.models import Role
-from parcours.lib.http import client_ip
+from parcours.lib.ratelimit import rate_limited as shared_rate_limited
 from parcours.territory.selectors import territory_commune_choices as territory_communes
 from parcours.territory.selectors import territory_map_settings
 
@@ -92,34 +89,22 @@ def service_archive(request, service_id: int):
 # --- The annuaire: public search, staff search, entries, map ---------------------------------
 
 
-def _client_ip(group, request) -> str:
-    return client_ip(request)
+SEARCHES_LIMITED = gettext_lazy(
+    "Trop de recherches depuis votre connexion en peu de temps. "
+    "Patientez une minute avant de recommencer."
+)
 
 
 def rate_limited(group: str, setting: str, default: str, *, json: bool = False):
     """Refuse with 429 (a French page, or JSON) past ``settings.<setting>`` requests per IP."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            rate = getattr(settings, setting, default)
-            if is_ratelimited(request, group=group, key=_client_ip, rate=rate, increment=True):
-                message = _(
-                    "Trop de recherches depuis votre connexion en peu de temps. "
-                    "Patientez une minute avant de recommencer."
-                )
-                response = (
-                    JsonResponse({"detail": message}, status=429)
-                    if json
-                    else render(request, "directory/annuaire_limited.html", status=429)
-                )
-                response["Retry-After"] = "60"
-                return response
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
+    return shared_rate_limited(
+        group,
+        setting,
+        default,
+        template="directory/annuaire_limited.html",
+        message=SEARCHES_LIMITED,
+        json=json,
+    )
 
 
 GUIDE_RESULTS = 3  # guide social pages shown beside the directory's results

@@ -9,7 +9,9 @@ import logging
 import re
 
 # The URL segments that carry a token: /invitation/<token>/, /disponibilite/<token>/…
-TOKEN_PATHS = re.compile(r"(/(?:invitation|disponibilite|lien|suivi)/)[^/\s\"']+")
+TOKEN_PATHS = re.compile(
+    r"(/(?:invitation|disponibilite|lien|suivi|orientation|verification)/)[^/\s\"']+"
+)
 
 
 class RedactTokens(logging.Filter):

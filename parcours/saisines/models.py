@@ -116,7 +116,9 @@ class Saisine(models.Model):
         verbose_name=_("suivie par"),
     )
     complexity = models.JSONField(_("repérage de la complexité"), default=dict, blank=True)
-    complexity_level = models.PositiveSmallIntegerField(_("niveau de complexité"), null=True)
+    complexity_level = models.PositiveSmallIntegerField(
+        _("niveau de complexité"), null=True, blank=True
+    )
     decision = models.CharField(_("décision"), max_length=15, choices=Decision.choices, blank=True)
     decision_note = models.TextField(_("précisions sur la décision"), blank=True)
     outcome = models.TextField(_("issue"), blank=True)

@@ -92,6 +92,17 @@ MATRIX = {
     "directory:survey-detail": (302, 200, 403, 200, 403, 403),
     "directory:survey-close": (302, 405, 403, 405, 403, 403),  # POST only
     "directory:survey-answer": (200, 200, 200, 200, 200, 200),  # the GP's signed link
+    "saisines:orientation-answer": (200, 200, 200, 200, 200, 200),  # recipient's signed link
+    # Public saisine forms (per organisation slug), their confirmation, the requester's
+    # status link, a professional's e-mail verification link; attachments for the team only.
+    "saisines:public-resident": (200, 200, 200, 200, 200, 200),
+    "saisines:public-resident-done": (200, 200, 200, 200, 200, 200),
+    "saisines:public-professional": (200, 200, 200, 200, 200, 200),
+    "saisines:public-professional-done": (200, 200, 200, 200, 200, 200),
+    "saisines:status": (200, 200, 200, 200, 200, 200),  # signed link, no personal data
+    "saisines:verify-email": (200, 200, 200, 200, 200, 200),  # GET confirms, POST records
+    "saisines:attachment-download": (302, 200, 403, 200, 403, 403),
+    "set_language": (302, 302, 302, 302, 302, 302),  # the language switch (POST sets it)
     "directory:import-list": (302, 403, 403, 200, 403, 403),
     "directory:import-create": (302, 403, 403, 200, 403, 403),
     "directory:import-detail": (302, 403, 403, 200, 403, 403),
@@ -101,6 +112,16 @@ MATRIX = {
     "api:annuaire-search":              (200, 200, 200, 200, 200, 200),  # public data only
     "api:annuaire-map":                 (422, 422, 422, 422, 422, 422),  # bbox is required
     "api:api-root":                     (404, 404, 404, 404, 404, 404),  # no docs page (CDN)
+    # The person: coordinators and administrators; managers see figures only; professionals
+    # and partners will reach a person through the cercle de soins (not yet).
+    "people:person-list": (302, 200, 403, 200, 403, 403),
+    "people:person-create": (302, 200, 403, 200, 403, 403),
+    "people:person-detail": (302, 200, 403, 200, 403, 403),
+    "people:person-edit": (302, 200, 403, 200, 403, 403),
+    "people:person-merge": (302, 200, 403, 200, 403, 403),
+    "people:person-merge-confirm": (302, 200, 403, 200, 403, 403),
+    "people:consent-create": (302, 200, 403, 200, 403, 403),
+    "people:consent-withdraw": (302, 405, 403, 405, 403, 403),  # POST only
     "audit:event-list": (302, 403, 403, 200, 403, 403),
     "audit:event-export": (302, 403, 403, 200, 403, 403),
     # allauth: the public steps of logging in; one's own account pages need a login.
@@ -205,6 +226,41 @@ def url_for(name: str, claire) -> str:
                 original_name="finess.csv",
             )
         return reverse(name, args=[job.pk])
+    if name.startswith("people:") and name not in ("people:person-list", "people:person-create"):
+        from parcours.people.tests.people_factories import ConsentFactory, PersonFactory
+
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+        person = PersonFactory(organisation=organisation)
+        if name == "people:person-merge-confirm":
+            return reverse(name, args=[person.pk, PersonFactory(organisation=organisation).pk])
+        if name == "people:consent-withdraw":
+            return reverse(name, args=[person.pk, ConsentFactory(person=person).pk])
+        return reverse(name, args=[person.pk])
+    if name.startswith("saisines:public-"):
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+        return reverse(name, args=[organisation.slug])
+    if name in ("saisines:status", "saisines:verify-email", "saisines:attachment-download"):
+        from parcours.saisines.selectors import saisine_status_token
+        from parcours.saisines.tests.saisine_factories import AttachmentFactory, SaisineFactory
+        from parcours.saisines.verification import verification_token
+
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+        saisine = SaisineFactory(organisation=organisation)
+        if name == "saisines:attachment-download":
+            return reverse(name, args=[AttachmentFactory(saisine=saisine).pk])
+        token = (saisine_status_token if name == "saisines:status" else verification_token)(saisine)
+        return reverse(name, args=[token])
+    if name == "saisines:orientation-answer":
+        from parcours.saisines.tests.saisine_factories import OrientationFactory, SaisineFactory
+        from parcours.saisines.tokens import orientation_token
+
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+        orientation = OrientationFactory(saisine=SaisineFactory(organisation=organisation))
+        return reverse(name, args=[orientation_token(orientation, "accepted")])
     kwargs = {
         "account_confirm_email": {"key": "invalide"},
         "account_reset_password_from_key": {"uidb36": "zz", "key": "invalide"},

@@ -321,18 +321,72 @@ def _only_own(label):
 PEOPLE_AND_SAISINES = {
     label: _only_own(label)
     for label in (
-        "people.person",
-        "people.consent",
         "saisines.saisine",
         "saisines.saisineevent",
         "saisines.orientation",
-        "saisines.attachment",
     )
 }
 
 
+def _people(org_a, org_b):
+    """The same identity in both organisations; B's with a secret used name and a consent."""
+    from parcours.people.tests.people_factories import ConsentFactory, PersonFactory
+
+    identity = {"birth_name": "Lambert", "first_names": "Odile", "birth_date": "1950-05-05"}
+    own = PersonFactory(organisation=org_a, **identity)
+    other = PersonFactory(organisation=org_b, used_name="Secretb", **identity)
+    return own, other, ConsentFactory(person=own), ConsentFactory(person=other)
+
+
+def check_person(client, claire, org_a, org_b, **_):
+    from parcours.people.models import Person
+
+    own, other, _own_consent, _other_consent = _people(org_a, org_b)
+    client.force_login(claire)
+    for name in ("person-detail", "person-edit", "person-merge", "consent-create"):
+        assert client.get(reverse(f"people:{name}", args=[other.pk])).status_code == 404
+    merge = reverse("people:person-merge-confirm", args=[own.pk, other.pk])
+    assert client.get(merge).status_code == 404
+    assert client.post(merge, {"keep": str(own.pk)}).status_code == 404
+    with scopes_disabled():
+        assert Person.objects.get(pk=other.pk).merged_into is None
+    assert "Secretb" not in client.get(reverse("people:person-list")).content.decode()
+    found = client.post(reverse("people:person-list"), {"q": "Lambert"}).content.decode()
+    assert "Secretb" not in found
+    choose = client.get(reverse("people:person-merge", args=[own.pk])).content.decode()
+    assert "Secretb" not in choose
+
+
+def check_consent(client, claire, org_a, org_b, **_):
+    from parcours.people.models import Consent
+
+    own, other, _own_consent, other_consent = _people(org_a, org_b)
+    client.force_login(claire)
+    for person in (own, other):
+        url = reverse("people:consent-withdraw", args=[person.pk, other_consent.pk])
+        assert client.post(url).status_code == 404
+    with scopes_disabled():
+        assert Consent.objects.get(pk=other_consent.pk).withdrawn_at is None
+    page = client.get(reverse("people:person-detail", args=[own.pk]))
+    assert [consent.pk for consent in page.context["file"].consents] == [_own_consent.pk]
+
+
+def check_attachment(client, claire, org_a, org_b, **_):
+    from parcours.saisines.tests.saisine_factories import AttachmentFactory, SaisineFactory
+
+    own = AttachmentFactory(saisine=SaisineFactory(organisation=org_a))
+    other = AttachmentFactory(saisine=SaisineFactory(organisation=org_b))
+    client.force_login(claire)
+    url = "saisines:attachment-download"
+    assert client.get(reverse(url, args=[own.pk])).status_code == 200
+    assert client.get(reverse(url, args=[other.pk])).status_code == 404
+
+
 ISOLATION_CHECKS = {
     **PEOPLE_AND_SAISINES,
+    "saisines.attachment": check_attachment,
+    "people.person": check_person,
+    "people.consent": check_consent,
     "directory.availabilitysurvey": check_availabilitysurvey,
     "directory.surveyrequest": check_surveyrequest,
     "directory.importjob": check_importjob,

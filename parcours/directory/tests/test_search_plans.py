@@ -1,0 +1,157 @@
+"""Every way the search reads its results gives the same answers (on both engines).
+
+The selector chooses a plan from how many entries the words and filters pick (see
+``search.py``); on a small corpus it always reads. Here each plan is forced in turn and must
+answer exactly what reading everything answers: the same pages, counts and facets. Then the
+window: past COUNT_LIMIT results the count stops there and ``more`` is set; and the map's
+grid of a whole result set gives the clusters of the viewport.
+"""
+
+import pytest
+
+from parcours.directory import search as search_module
+from parcours.directory.search import SearchQuery, directory_map, directory_search
+
+from .annuaire_corpus import annuaire_corpus
+
+pytestmark = pytest.mark.django_db
+
+QUERIES = [
+    {"q": "kiné"},
+    {"q": "kinésitérapeute"},  # a typo
+    {"q": "médecin vénissieux"},
+    {"q": "ccas"},
+    {"q": "ccas de"},
+    {"q": "centre de vé"},
+    {"q": "a"},
+    {"q": "zzzz"},
+    {"profession_code": "10"},
+    {"profession_code": "70", "mode": "S"},
+    {"savoir_faire_code": "SM54"},
+    {"category_code": "355"},
+    {"kind": "structure"},
+    {"commune": "69259"},
+    {"language": "ar"},
+    {"accepting": "now"},
+    {"q": "médecin", "accepting": "now"},
+    {"q": "kiné", "commune": "69259"},
+    {"q": "kiné", "kind": "structure"},  # words and a filter that never meet
+    {"q": "centre", "category_code": "355"},
+    {"near_commune": "69259", "radius_km": 3},
+    {"near_commune": "69259", "radius_km": 5, "q": "kiné"},
+    {"near_commune": "69199", "radius_km": 10, "profession_code": "10"},
+    {"near_commune": "69259", "radius_km": 200, "q": "médecin", "savoir_faire_code": "SM54"},
+    {"near_commune": "69259", "radius_km": 2, "accepting": "now"},
+]
+PLANS = {  # what each forced plan changes (SQLite's and PostgreSQL's limits alike)
+    "walk (tests each entry in sort order)": {"READ_LIMIT": {"sqlite": -1, "postgresql": -1}},
+    "text (SQLite: the folded text)": {
+        "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
+        "FTS_MEMBER_LIMIT": -1,
+    },
+    "walk cut short, then read": {
+        "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
+        "WALK_BOUND": 2,
+    },
+    "no lead filter": {"FEW": 0},
+    "small rings": {"RINGS": (1 / 100, 1 / 10, 1)},
+    "near searches in rings": {
+        "NEAR_READ_LIMIT": -1,
+        "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
+    },
+    "every word in the GIN index (PostgreSQL)": {"SHORT_WORD": 0},
+}
+WINDOW = 3  # a window smaller than the corpus, so that walks and rings can end early
+
+
+@pytest.fixture
+def corpus(org_a, org_b):
+    return annuaire_corpus(org_a, org_b)
+
+
+def answer(organisation, fields):
+    result = directory_search(query=SearchQuery(**fields), organisation=organisation, page_size=100)
+    pages = [(entry.title, entry.distance_km) for entry in result.page]
+    return pages, result.page.paginator.count, result.more, result.facets
+
+
+@pytest.fixture
+def forget_estimates():
+    search_module._estimates.clear()
+    yield
+    search_module._estimates.clear()
+
+
+@pytest.mark.parametrize("plan", PLANS)
+def test_every_plan_answers_what_reading_everything_answers(
+    corpus, org_a, monkeypatch, forget_estimates, plan
+):
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", WINDOW)
+    expected = [answer(org_a, fields) for fields in QUERIES]
+    search_module._estimates.clear()
+    for name, value in PLANS[plan].items():
+        monkeypatch.setattr(search_module, name, value)
+    walked = []
+    walk = search_module._walk
+    monkeypatch.setattr(
+        search_module, "_walk", lambda *args: walked.append(walk(*args)) or walked[-1]
+    )
+    for fields, wanted in zip(QUERIES, expected, strict=True):
+        assert answer(org_a, fields) == wanted, fields
+    if plan.startswith("walk") or plan.startswith("text"):
+        assert any(rows is not None for rows in walked) != plan.startswith("walk cut")
+
+
+def test_past_the_limit_the_count_stops_and_says_there_is_more(corpus, monkeypatch):
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 3)
+    everything = directory_search(query=SearchQuery(), page_size=2)
+    assert everything.more and everything.page.paginator.count == 3
+    assert everything.page.paginator.num_pages == 2
+    assert sum(n for _value, n in everything.facets["kind"]) == 3  # the first three
+    few = directory_search(query=SearchQuery(q="kiné", commune="69259"))
+    assert not few.more and few.page.paginator.count == 2
+
+
+def test_the_last_page_within_the_limit_is_served(corpus, monkeypatch):
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 4)
+    result = directory_search(query=SearchQuery(page=99), page_size=3)
+    assert result.page.number == 2 and len(result.page) == 1
+
+
+def test_near_searches_come_nearest_first_through_the_rings(corpus, monkeypatch):
+    everything = directory_search(query=SearchQuery(near_commune="69259", radius_km=20))
+    distances = [entry.distance_km for entry in everything.page]
+    assert distances == sorted(distances) and len(distances) > 5
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 5)
+    first = directory_search(query=SearchQuery(near_commune="69259", radius_km=20))
+    assert [e.title for e in first.page] == [e.title for e in everything.page][:5]
+    assert first.more
+
+
+FRANCE = (-5.0, 41.0, 10.0, 51.0)
+LYON = (4.8, 45.6, 4.95, 45.8)
+
+
+@pytest.mark.parametrize("bbox", [FRANCE, LYON])
+@pytest.mark.parametrize("fields", [{}, {"q": "kiné"}, {"profession_code": "10"}])
+def test_the_map_grid_of_a_result_set_clusters_like_the_database(
+    corpus, org_a, monkeypatch, bbox, fields
+):
+    monkeypatch.setattr(search_module, "MAP_MAX_POINTS", 1)
+    exact = directory_map(query=SearchQuery(**fields), bbox=bbox, organisation=org_a)
+    monkeypatch.setattr(search_module, "MAP_EXACT_LIMIT", 0)
+    monkeypatch.setattr(search_module, "MAP_WIDE", 0)
+    search_module.map_cache_clear()
+    grid = directory_map(query=SearchQuery(**fields), bbox=bbox, organisation=org_a)
+    assert grid["points"] == [] and exact["points"] == []
+    assert grid["total"] == exact["total"] == sum(c["count"] for c in grid["clusters"])
+    assert sum(c["count"] for c in exact["clusters"]) == exact["total"]
+    again = directory_map(query=SearchQuery(**fields), bbox=bbox, organisation=org_a)
+    assert again == grid  # from the grid kept in memory
+
+
+def test_the_public_map_leaves_the_services_out(corpus, org_a, monkeypatch):
+    monkeypatch.setattr(search_module, "MAP_MAX_POINTS", 1)
+    public = directory_map(query=SearchQuery(), bbox=LYON)
+    staff = directory_map(query=SearchQuery(), bbox=LYON, organisation=org_a)
+    assert staff["total"] == public["total"] + 1  # organisation A's service
