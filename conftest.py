@@ -12,8 +12,10 @@ from django_scopes import scopes_disabled
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, tmp_path_factory):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Uploads (imports, attachments) go to a throwaway folder, never the working tree.
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
     settings.SITE_URL = "http://testserver"
     # allauth keeps used TOTP codes and rate limits in the cache: tests start clean.
     from django.core.cache import cache
