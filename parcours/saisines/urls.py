@@ -2,11 +2,35 @@
 
 from django.urls import path
 
-from . import attachment_views, orientation_views, public_views
+from . import attachment_views, orientation_views, public_views, staff_views
 
 app_name = "saisines"
 
 urlpatterns = [
+    # The team's pages: the work queue, a phone call's quick entry, a saisine and its triage.
+    path("", staff_views.queue, name="queue"),
+    path("appel/", staff_views.quick_entry, name="quick-entry"),
+    path("ressources/", staff_views.resource_search, name="resource-search"),
+    path("<int:saisine_id>/", staff_views.saisine_detail, name="saisine-detail"),
+    path("<int:saisine_id>/analyse/", staff_views.saisine_triage, name="saisine-triage"),
+    path("<int:saisine_id>/personne/", staff_views.saisine_identify, name="saisine-identify"),
+    path("<int:saisine_id>/complexite/", staff_views.saisine_screen, name="saisine-screen"),
+    path("<int:saisine_id>/decision/", staff_views.saisine_decide, name="saisine-decide"),
+    path("<int:saisine_id>/orienter/", staff_views.saisine_orient, name="saisine-orient"),
+    path("<int:saisine_id>/attribuer/", staff_views.saisine_assign, name="saisine-assign"),
+    path("<int:saisine_id>/notes/", staff_views.saisine_note, name="saisine-note"),
+    path(
+        "<int:saisine_id>/premiere-reponse/",
+        staff_views.saisine_first_response,
+        name="saisine-first-response",
+    ),
+    path("<int:saisine_id>/informer-mt/", staff_views.saisine_inform_mt, name="saisine-inform-mt"),
+    path("<int:saisine_id>/cloturer/", staff_views.saisine_close, name="saisine-close"),
+    path(
+        "orientations/<int:orientation_id>/reponse/",
+        staff_views.orientation_record,
+        name="orientation-record",
+    ),
     # Public forms, per organisation (an unknown slug is 404), and their confirmation.
     path(
         "<slug:organisation_slug>/demande/", public_views.resident_request, name="public-resident"

@@ -102,6 +102,22 @@ MATRIX = {
     "saisines:status": (200, 200, 200, 200, 200, 200),  # signed link, no personal data
     "saisines:verify-email": (200, 200, 200, 200, 200, 200),  # GET confirms, POST records
     "saisines:attachment-download": (302, 200, 403, 200, 403, 403),
+    # The team's saisine pages: coordinators and administrators (managers: figures only).
+    "saisines:queue": (302, 200, 403, 200, 403, 403),
+    "saisines:quick-entry": (302, 200, 403, 200, 403, 403),
+    "saisines:resource-search": (302, 200, 403, 200, 403, 403),
+    "saisines:saisine-detail": (302, 200, 403, 200, 403, 403),
+    "saisines:saisine-triage": (302, 200, 403, 200, 403, 403),
+    "saisines:saisine-identify": (302, 405, 403, 405, 403, 403),  # POST only
+    "saisines:saisine-screen": (302, 405, 403, 405, 403, 403),  # POST only
+    "saisines:saisine-decide": (302, 405, 403, 405, 403, 403),  # POST only
+    "saisines:saisine-orient": (302, 405, 403, 405, 403, 403),  # POST only
+    "saisines:saisine-assign": (302, 405, 403, 405, 403, 403),  # POST only
+    "saisines:saisine-note": (302, 405, 403, 405, 403, 403),  # POST only
+    "saisines:saisine-first-response": (302, 405, 403, 405, 403, 403),  # POST only
+    "saisines:saisine-inform-mt": (302, 405, 403, 405, 403, 403),  # POST only
+    "saisines:saisine-close": (302, 405, 403, 405, 403, 403),  # POST only
+    "saisines:orientation-record": (302, 405, 403, 405, 403, 403),  # POST only
     "set_language": (302, 302, 302, 302, 302, 302),  # the language switch (POST sets it)
     "directory:import-list": (302, 403, 403, 200, 403, 403),
     "directory:import-create": (302, 403, 403, 200, 403, 403),
@@ -253,6 +269,15 @@ def url_for(name: str, claire) -> str:
             return reverse(name, args=[AttachmentFactory(saisine=saisine).pk])
         token = (saisine_status_token if name == "saisines:status" else verification_token)(saisine)
         return reverse(name, args=[token])
+    if name.startswith("saisines:saisine-") or name == "saisines:orientation-record":
+        from parcours.saisines.tests.saisine_factories import OrientationFactory, SaisineFactory
+
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+        saisine = SaisineFactory(organisation=organisation)
+        if name == "saisines:orientation-record":
+            return reverse(name, args=[OrientationFactory(saisine=saisine).pk])
+        return reverse(name, args=[saisine.pk])
     if name == "saisines:orientation-answer":
         from parcours.saisines.tests.saisine_factories import OrientationFactory, SaisineFactory
         from parcours.saisines.tokens import orientation_token

@@ -318,13 +318,88 @@ def _only_own(label):
 
 
 # Scope-level checks until the pages of people and saisines exist (issue 4).
-PEOPLE_AND_SAISINES = {
-    label: _only_own(label)
-    for label in (
-        "saisines.saisine",
-        "saisines.saisineevent",
-        "saisines.orientation",
+SAISINE_POSTS = (
+    "saisine-identify",
+    "saisine-screen",
+    "saisine-decide",
+    "saisine-orient",
+    "saisine-assign",
+    "saisine-note",
+    "saisine-first-response",
+    "saisine-inform-mt",
+    "saisine-close",
+)
+
+
+def check_saisine(client, claire, org_a, org_b, **_):
+    from parcours.saisines.models import Saisine
+    from parcours.saisines.tests.saisine_factories import SaisineFactory
+
+    SaisineFactory(organisation=org_a, reference="S-OWN-A")
+    other = SaisineFactory(organisation=org_b, reference="S-SECRET-B")
+    client.force_login(claire)
+    for name in ("saisine-detail", "saisine-triage"):
+        assert client.get(reverse(f"saisines:{name}", args=[other.pk])).status_code == 404
+    posted = {"version": 1, "to": "me", "text": "x", "decision": "decline", "reason": "x"}
+    for name in SAISINE_POSTS:
+        url = reverse(f"saisines:{name}", args=[other.pk])
+        assert client.post(url, posted).status_code == 404, name
+    with scopes_disabled():
+        other = Saisine.objects.get(pk=other.pk)
+    assert (other.status, other.assigned_to, other.version) == ("received", None, 1)
+    for tab in ("new", "open"):
+        listing = client.get(reverse("saisines:queue"), {"tab": tab}).content.decode()
+        assert "S-OWN-A" in listing and "S-SECRET-B" not in listing
+
+
+def check_saisineevent(client, claire, org_a, org_b, **_):
+    from parcours.saisines.models import SaisineEvent
+    from parcours.saisines.tests.saisine_factories import SaisineEventFactory, SaisineFactory
+
+    own = SaisineFactory(organisation=org_a)
+    other = SaisineFactory(organisation=org_b)
+    SaisineEventFactory(saisine=other, text="Note secrète B")
+    client.force_login(claire)
+    page = client.get(reverse("saisines:saisine-detail", args=[own.pk]))
+    assert page.context["timeline"] == [] and "Note secrète B" not in page.content.decode()
+    url = reverse("saisines:saisine-note", args=[other.pk])
+    assert client.post(url, {"text": "intrusion"}).status_code == 404
+    with scopes_disabled():
+        assert not SaisineEvent.objects.filter(text="intrusion").exists()
+
+
+def check_orientation(client, claire, org_a, org_b, **_):
+    from django.utils import timezone
+
+    from parcours.saisines.models import Orientation
+    from parcours.saisines.tests.saisine_factories import OrientationFactory, SaisineFactory
+
+    own = SaisineFactory(organisation=org_a)
+    other = SaisineFactory(organisation=org_b, reference="S-SECRET-B", status="in_progress")
+    theirs = OrientationFactory(
+        saisine=other,
+        recipient_name="Service secret B",
+        status=Orientation.Status.NO_ANSWER,
+        flagged_at=timezone.now(),
     )
+    client.force_login(claire)
+    url = reverse("saisines:orientation-record", args=[theirs.pk])
+    assert client.post(url, {"answer": "accepted"}).status_code == 404
+    with scopes_disabled():
+        assert Orientation.objects.get(pk=theirs.pk).status == Orientation.Status.NO_ANSWER
+    flagged = client.get(reverse("saisines:queue"), {"tab": "flagged"})
+    assert "S-SECRET-B" not in flagged.content.decode()
+    assert {tab["code"]: tab["count"] for tab in flagged.context["tabs"]}["flagged"] == 0
+    page = client.get(reverse("saisines:saisine-detail", args=[own.pk]))
+    assert page.context["orientations"] == [] and "Service secret B" not in page.content.decode()
+
+
+# View-level checks of the saisines' pages (the scope-level helper above stays for later
+# models of issue 4 that have no page yet).
+PEOPLE_AND_SAISINES = {
+    "saisines.saisine": check_saisine,
+    "saisines.saisineevent": check_saisineevent,
+    "saisines.orientation": check_orientation,
 }
 
 
