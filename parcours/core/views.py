@@ -3,7 +3,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from parcours.accounts.access import PUBLIC, access
-from parcours.accounts.models import STAFF_ROLES, Role
+from parcours.accounts.models import STAFF_ROLES, Organisation, Role
 from parcours.territory import selectors as territory_selectors
 
 HOME_TEMPLATES = {
@@ -20,7 +20,8 @@ def home(request):
     """The landing page for visitors; each role's home page for members."""
     membership = request.membership
     if membership is None:
-        return render(request, "core/home_public.html")
+        organisations = Organisation.objects.order_by("name")
+        return render(request, "core/home_public.html", {"organisations": organisations})
     context = {}
     if membership.role in STAFF_ROLES:
         organisation = request.organisation
