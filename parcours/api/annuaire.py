@@ -64,6 +64,7 @@ def search(request, params: Query[SearchParams]):
     page = result.page
     return {
         "count": page.paginator.count,
+        "more": result.more,
         "page": page.number,
         "pages": page.paginator.num_pages,
         "items": search_items(page),

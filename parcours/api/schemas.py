@@ -18,6 +18,9 @@ class AnnuaireItem(Schema):
 
 class AnnuairePage(Schema):
     count: int
+    # True when more matches exist than the search window (count, pages and facets then
+    # cover the first results only): ask a narrower question.
+    more: bool = False
     page: int
     pages: int
     items: list[AnnuaireItem]

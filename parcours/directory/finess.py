@@ -43,6 +43,7 @@ from .importing import (
     Progress,
     batches,
     fast_commit,
+    import_session,
     insert_rows,
     keyed,
     update_rows,
@@ -415,9 +416,10 @@ def finess_import(*, path: Path, progress: Progress | None = None) -> ImportRepo
     seen: dict[str, int] = {}
     today = timezone.localdate()
     establishments = _read_establishments(path, encoding, report, seen, progress)
-    for batch in batches(establishments, BATCH_SIZE):
-        locations = _locate(batch, points, report)
-        _apply(batch, locations, communes, today, report)
+    with import_session():
+        for batch in batches(establishments, BATCH_SIZE):
+            locations = _locate(batch, points, report)
+            _apply(batch, locations, communes, today, report)
     for finess, point in points.items():
         if finess not in seen:
             report.reject(

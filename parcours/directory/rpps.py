@@ -45,6 +45,7 @@ from .importing import (
     Rejection,
     batches,
     fast_commit,
+    import_session,
     insert_rows,
     keyed,
     update_rows,
@@ -426,21 +427,22 @@ def rpps_import(
         return report
     if progress is not None and progress.total is None:
         progress.total = max(total - 1, 0)
-    run = _Run(report=report, territory=territory)
-    with path.open(encoding="utf-8-sig", newline="\n") as handle:
-        try:
-            for batch in batches(_read(parse_rpps(handle), report), batch_size):
-                if not run.apply(batch):
-                    break
-                if progress is not None:
-                    progress.update(report.read)
-        except RppsFormatError as error:
-            report.error = f"Fichier refusé : {error} ; rien n'a été importé."
-            return report
-    if progress is not None:
-        progress.close(report.read)
-    if not report.error:
-        run.finish()
+    with import_session():
+        run = _Run(report=report, territory=territory)
+        with path.open(encoding="utf-8-sig", newline="\n") as handle:
+            try:
+                for batch in batches(_read(parse_rpps(handle), report), batch_size):
+                    if not run.apply(batch):
+                        break
+                    if progress is not None:
+                        progress.update(report.read)
+            except RppsFormatError as error:
+                report.error = f"Fichier refusé : {error} ; rien n'a été importé."
+                return report
+        if progress is not None:
+            progress.close(report.read)
+        if not report.error:
+            run.finish()
     return report
 
 

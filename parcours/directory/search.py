@@ -13,12 +13,15 @@ at one edit (deletion, insertion, substitution, transposition) that starts an in
 """
 
 import bisect
+import heapq
 import json
 import math
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
@@ -40,7 +43,7 @@ from parcours.lib.text import fold
 from parcours.territory.models import Commune
 
 from .geocoding import geocode
-from .importing import batches
+from .importing import batches, insert_rows
 from .models import (
     Availability,
     PracticeSituation,
@@ -59,141 +62,228 @@ ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 # --- Building the index ------------------------------------------------------------------
+#
+# Entries are written in (about) their sort order: the sources are read ordered by the
+# names the sort key folds, and a full rebuild merges the three kinds. Rows that follow each
+# other in the sort order then sit side by side in the table, so walking the sort index
+# (how broad searches read their first results) reads neighbouring pages instead of one
+# page per row: ≈ 4 times faster on PostgreSQL, where the heap is read through its order.
+# Entries are built from plain values and written in batches with ``insert_rows`` (COPY on
+# PostgreSQL); the vocabulary is written once at the end.
+
+SITUATION_VALUES = (
+    "pk",
+    "professional_id",
+    "professional__first_name",
+    "professional__last_name",
+    "professional__profession",
+    "professional__savoir_faire",
+    "place_name",
+    "commune__name",
+    "postal_code",
+    "professional__profession_code",
+    "professional__savoir_faire_code",
+    "mode",
+    "professional__languages",
+    "commune_id",
+    "latitude",
+    "longitude",
+)
+STRUCTURE_VALUES = (
+    "pk",
+    "name",
+    "long_name",
+    "category",
+    "commune__name",
+    "postal_code",
+    "category_code",
+    "commune_id",
+    "latitude",
+    "longitude",
+)
+SERVICE_VALUES = (
+    "pk",
+    "organisation_id",
+    "name",
+    "category",
+    "thematiques",
+    "commune__name",
+    "postal_code",
+    "circle",
+    "languages",
+    "commune_id",
+    "latitude",
+    "longitude",
+)
 
 
-def _situation_entry(situation: PracticeSituation) -> SearchEntry:
-    person = situation.professional
-    commune = situation.commune
-    title = f"{person.first_name} {person.last_name}".strip()
-    subtitle = " · ".join(filter(None, [person.profession, person.savoir_faire]))
-    words = [
-        title,
-        person.profession,
-        person.savoir_faire,
-        situation.place_name,
-        commune.name if commune else "",
-        situation.postal_code,
-    ]
-    return SearchEntry(
-        kind=SearchEntry.Kind.PROFESSIONAL,
-        ref_id=situation.pk,
-        professional_id=person.pk,
+def _entry(kind: str, ref_id: int, **values) -> dict:
+    """Every column of a SearchEntry, in one order (``insert_rows`` wants the same keys)."""
+    return {
+        "kind": kind,
+        "ref_id": ref_id,
+        "organisation_id": values.get("organisation_id"),
+        "professional_id": values.get("professional_id"),
+        "title": values["title"],
+        "subtitle": values.get("subtitle", ""),
+        "sort_key": values["sort_key"],
+        "text": values["text"],
+        "profession_code": values.get("profession_code", ""),
+        "savoir_faire_code": values.get("savoir_faire_code", ""),
+        "category_code": values.get("category_code", ""),
+        "circle": values.get("circle", ""),
+        "mode": values.get("mode", ""),
+        "languages": values.get("languages") or [],
+        "commune_id": values.get("commune_id"),
+        "latitude": values.get("latitude"),
+        "longitude": values.get("longitude"),
+    }
+
+
+def _situation_entry(row: tuple) -> dict:
+    (
+        pk, person, first_name, last_name, profession, savoir_faire, place_name, commune,
+        postal_code, profession_code, savoir_faire_code, mode, languages, commune_id,
+        latitude, longitude,
+    ) = row  # fmt: skip
+    title = f"{first_name} {last_name}".strip()
+    words = [title, profession, savoir_faire, place_name, commune or "", postal_code]
+    return _entry(
+        SearchEntry.Kind.PROFESSIONAL.value,
+        pk,
+        professional_id=person,
         title=title,
-        subtitle=subtitle,
-        sort_key=fold(f"{person.last_name} {person.first_name}"),
+        subtitle=" · ".join(filter(None, [profession, savoir_faire])),
+        sort_key=fold(f"{last_name} {first_name}"),
         text=fold(" ".join(words)),
-        profession_code=person.profession_code,
-        savoir_faire_code=person.savoir_faire_code,
-        mode=situation.mode,
-        languages=person.languages,
-        commune_id=situation.commune_id,
-        latitude=situation.latitude,
-        longitude=situation.longitude,
+        profession_code=profession_code,
+        savoir_faire_code=savoir_faire_code,
+        mode=mode,
+        languages=languages,
+        commune_id=commune_id,
+        latitude=latitude,
+        longitude=longitude,
     )
 
 
-def _structure_entry(structure: Structure) -> SearchEntry:
-    commune = structure.commune
-    words = [
-        structure.name,
-        structure.long_name,
-        structure.category,
-        commune.name if commune else "",
-        structure.postal_code,
-    ]
-    return SearchEntry(
-        kind=SearchEntry.Kind.STRUCTURE,
-        ref_id=structure.pk,
-        title=structure.name,
-        subtitle=structure.category,
-        sort_key=fold(structure.name),
+def _structure_entry(row: tuple) -> dict:
+    (
+        pk, name, long_name, category, commune, postal_code, category_code, commune_id,
+        latitude, longitude,
+    ) = row  # fmt: skip
+    words = [name, long_name, category, commune or "", postal_code]
+    return _entry(
+        SearchEntry.Kind.STRUCTURE.value,
+        pk,
+        title=name,
+        subtitle=category,
+        sort_key=fold(name),
         text=fold(" ".join(words)),
-        category_code=structure.category_code,
-        commune_id=structure.commune_id,
-        latitude=structure.latitude,
-        longitude=structure.longitude,
+        category_code=category_code,
+        commune_id=commune_id,
+        latitude=latitude,
+        longitude=longitude,
     )
 
 
-def _service_entry(service: Service) -> SearchEntry:
-    commune = service.commune
-    words = [
-        service.name,
-        service.category,
-        " ".join(service.thematiques),
-        commune.name if commune else "",
-        service.postal_code,
-    ]
-    return SearchEntry(
-        kind=SearchEntry.Kind.SERVICE,
-        ref_id=service.pk,
-        organisation_id=service.organisation_id,
-        title=service.name,
-        subtitle=service.category,
-        sort_key=fold(service.name),
+def _service_entry(row: tuple) -> dict:
+    (
+        pk, organisation_id, name, category, thematiques, commune, postal_code, circle,
+        languages, commune_id, latitude, longitude,
+    ) = row  # fmt: skip
+    words = [name, category, " ".join(thematiques or []), commune or "", postal_code]
+    return _entry(
+        SearchEntry.Kind.SERVICE.value,
+        pk,
+        organisation_id=organisation_id,
+        title=name,
+        subtitle=category,
+        sort_key=fold(name),
         text=fold(" ".join(words)),
-        category_code=fold(service.category)[:20],
-        circle=service.circle,
-        languages=service.languages,
-        commune_id=service.commune_id,
-        latitude=service.latitude,
-        longitude=service.longitude,
+        category_code=fold(category)[:20],
+        circle=circle,
+        languages=languages,
+        commune_id=commune_id,
+        latitude=latitude,
+        longitude=longitude,
     )
 
 
-SOURCES = {
+SOURCES = {  # kind: (its active rows, in about the sort order; their values; the builder)
     SearchEntry.Kind.PROFESSIONAL: (
         lambda: PracticeSituation.objects.filter(
             is_active=True, professional__is_active=True
-        ).select_related("professional", "commune"),
+        ).order_by("professional__last_name", "professional__first_name", "pk"),
+        SITUATION_VALUES,
         _situation_entry,
     ),
     SearchEntry.Kind.STRUCTURE: (
-        lambda: Structure.objects.filter(is_active=True).select_related("commune"),
+        lambda: Structure.objects.filter(is_active=True).order_by("name", "pk"),
+        STRUCTURE_VALUES,
         _structure_entry,
     ),
     SearchEntry.Kind.SERVICE: (
         lambda: (
-            Service.objects.with_scopes_disabled().filter(is_active=True).select_related("commune")
+            Service.objects.with_scopes_disabled().filter(is_active=True).order_by("name", "pk")
         ),
+        SERVICE_VALUES,
         _service_entry,
     ),
 }
 
 
+def _entries(kind: str, ids: list[int] | None = None) -> Iterator[dict]:
+    source, values, build = SOURCES[SearchEntry.Kind(kind)]
+    rows = source()
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    for row in rows.values_list(*values).iterator(chunk_size=2000):
+        yield build(row)
+
+
+def _write(entries: Iterable[dict]) -> dict[str, int]:
+    """Insert the entries in batches, then the words of their text; counts per kind."""
+    counts = dict.fromkeys(SearchEntry.Kind.values, 0)
+    words: set[str] = set()
+    for batch in batches(entries, 5_000):
+        insert_rows(SearchEntry, batch)
+        for entry in batch:
+            counts[entry["kind"]] += 1
+            words.update(entry["text"].split())
+    _vocabulary_add(words)
+    return counts
+
+
 def search_index_refresh(*, kind: str, ids: Iterable[int] | None = None) -> int:
     """Rebuild the entries of one kind (all, or those of the given source ids)."""
-    source, build = SOURCES[SearchEntry.Kind(kind)]
-    rows = source()
     stale = SearchEntry.objects.filter(kind=kind)
     if ids is not None:
         ids = list(ids)
-        rows, stale = rows.filter(pk__in=ids), stale.filter(ref_id__in=ids)
-    created = 0
+        stale = stale.filter(ref_id__in=ids)
     map_cache_clear()
     with transaction.atomic():
         stale.delete()
-        for batch in batches(rows.order_by("pk").iterator(chunk_size=2000), 2000):
-            entries = SearchEntry.objects.bulk_create([build(row) for row in batch])
-            _vocabulary_add(entries)
-            created += len(batch)
+        created = _write(_entries(kind, ids))[kind]
+    if ids is None:  # a whole kind: the planner's statistics change
+        _analyse()
     return created
 
 
-def _vocabulary_add(entries: list[SearchEntry]) -> None:
-    words = {
-        word
-        for entry in entries
-        for word in entry.text.split()
-        if len(word) >= VOCABULARY_MIN_LENGTH
-    }
-    SearchWord.objects.bulk_create(
-        [SearchWord(word=word[:100]) for word in words], ignore_conflicts=True
-    )
+def _vocabulary_add(words: Iterable[str]) -> None:
+    kept = sorted({word[:100] for word in words if len(word) >= VOCABULARY_MIN_LENGTH})
+    for batch in batches(kept, 5_000):
+        SearchWord.objects.bulk_create(
+            [SearchWord(word=word) for word in batch], ignore_conflicts=True
+        )
 
 
 def search_index_rebuild() -> dict[str, int]:
-    counts = {kind: search_index_refresh(kind=kind) for kind in SearchEntry.Kind.values}
+    """Every entry again, all kinds merged in the sort order; then fresh statistics."""
+    map_cache_clear()
+    with transaction.atomic():
+        SearchEntry.objects.all().delete()
+        streams = [_entries(kind) for kind in SearchEntry.Kind.values]
+        counts = _write(heapq.merge(*streams, key=itemgetter("sort_key")))
     _analyse()
     return counts
 
@@ -223,17 +313,22 @@ def _analyse() -> None:
 # ``more`` is set, the count is COUNT_LIMIT (pages stop there: refine the search) and the
 # facets count the first COUNT_LIMIT results. The page's entries are then read by id.
 #
-# How the window is read (docs/performance.md has the measurements):
-# - PostgreSQL plans it alone (``tsvector`` GIN index, ``sort_key`` index, lat/lon index)
-#   once the tables are analysed (``search_index_rebuild`` runs ANALYZE).
-# - SQLite's planner knows nothing of the size of an FTS5 match, so the selector counts the
-#   match first (fast: FTS5 only reads its doclists) and chooses: few matches, read them
-#   and sort (``id IN fts``); many, walk the ``sort_key`` index testing membership
-#   (``+id IN fts``); most of the table, walk it testing the words on the folded text
-#   (``LIKE '% word%'``: the same prefix rule on the same words, without building the set).
-# - "Near" searches look in growing discs (a sixteenth, a quarter, then the whole radius):
-#   once a disc holds COUNT_LIMIT + 1 results, they are the nearest, and the rest of the
-#   radius is never read.
+# How the window is read (docs/performance.md has the measurements). The number of entries
+# with the words chooses: counted by FTS5 on SQLite (it only reads its doclists), estimated
+# from the statistics ANALYZE keeps on the tsvector on PostgreSQL; kept a while, as it only
+# chooses a plan and never changes an answer (``test_search_plans.py`` forces each plan):
+# - "lead": a filter whose own table picks few rows (a category's structures, a
+#   savoir-faire's professionals) gives the entries by id; they are read and sorted;
+# - "read": few entries have the words: read them (``id IN fts``, GIN) and sort them;
+# - "walk" (PostgreSQL), "member" or "text" (SQLite): many have them: walk the sort order
+#   (the index is written in that order, so the walk reads neighbouring pages) testing
+#   each entry: the tsvector, membership of the FTS5 match (``+id IN fts``: not through the
+#   primary key), or the folded text (``LIKE '% word%'``: its words are [a-z0-9] separated
+#   by single spaces, so the same prefix rule). A walk stops after WALK_BOUND entries; when
+#   that stretch held too few results it walks on as far as it suggests, or reads.
+# - "near": few candidates are read and sorted by distance; else growing discs around the
+#   point (the lat/lon index), the words tested on the text: once a disc holds the window,
+#   those are the nearest and the rest of the radius is never read.
 
 FACETS = (
     "kind",
@@ -250,13 +345,23 @@ WINDOW = (*FACETS, "languages", "professional_id")
 # Up to this many entries with the words, read them all and sort them; beyond, walk the
 # sort order testing each entry (at most WALK_BOUND of them, then read). SQLite tests
 # membership of the FTS5 match up to FTS_MEMBER_LIMIT, and the folded text beyond.
-READ_LIMIT = {"sqlite": 10_000, "postgresql": 20_000}
+# PostgreSQL reads a match from a heap page of its own (8 kB, often outside its cache) while
+# a walk reads the heap in order (it is written in sort order): it reads fewer matches.
+READ_LIMIT = {"sqlite": 10_000, "postgresql": 5_000}
 FTS_MEMBER_LIMIT = 70_000
-WALK_BOUND = 20_000
+WALK_BOUND = {"sqlite": 20_000, "postgresql": 50_000}
+# Filters no index serves (mode, kind, language…) are only ever read by walking, or by
+# reading the whole table: a longer walk is still the cheaper.
+FILTER_WALK_BOUND = 100_000
 FEW = 20_000  # filters leaving at most this many entries lead a "near" search
-LEAD_LIMIT = 50_000  # a category or savoir-faire picking at most this many rows leads
-NEAR_READ_LIMIT = 25_000  # "near" searches read all the entries with the words up to this
-RINGS = (1 / 16, 1 / 4, 1)  # fractions of the radius searched in turn
+# A category picking at most this many structures leads (their names, hence their sort
+# keys, often begin with the category: "PHARMACIE …", so a walk would find them late); a
+# savoir-faire picking at most that many professionals leads (a walk finds the others).
+LEAD_LIMIT = 30_000
+SAVOIR_FAIRE_LEAD_LIMIT = 5_000
+# "Near" searches read all the entries with the words up to this many.
+NEAR_READ_LIMIT = {"sqlite": 25_000, "postgresql": 25_000}
+FIRST_RING = 1 / 16  # the first disc of a "near" search, as a fraction of its radius
 SHORT_WORD = 2  # PostgreSQL tests words this short on the text when a longer one leads
 
 
@@ -439,15 +544,16 @@ def _text_matches(alternatives: list[list[str]]) -> int:
 
         return _remembered(("fts", expression), count)
     rows, elements, frequencies = _remembered(("pg_stats",), _pg_statistics)
-    estimate = float(rows)
-    for spellings in alternatives:  # words taken as independent, as PostgreSQL does
-        share = 0.0
+    share = 1.0  # at most the share of the rarest word (words often come together)
+    for spellings in alternatives:
+        word_share = 0.0
         for spelling in spellings:
             start = bisect.bisect_left(elements, spelling)
             end = bisect.bisect_left(elements, spelling + "~")
-            share += sum(frequencies[start:end]) or (frequencies[-1] if frequencies else 0.0)
-        estimate *= min(share, 1.0)
-    return int(estimate)
+            found = sum(frequencies[start:end])
+            word_share += found or (frequencies[-1] if frequencies else 0.0)
+        share = min(share, word_share)
+    return int(rows * share)
 
 
 def _pg_statistics() -> tuple[int, list[str], list[float]]:
@@ -478,7 +584,7 @@ def _match_sql(alternatives: list[list[str]], how: str) -> tuple[str, list]:
     (``+id``: not through the primary key, so the plan walks another index); "text" tests
     the folded text itself: its words are [a-z0-9] separated by single spaces, so a word
     begins one of them exactly when " text" contains " word"."""
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and how != "text":
         # A two-letter word ("de", "la") begins words in most entries: looking it up in the
         # GIN index merges enormous lists. With a longer word to find the entries, it is
         # tested on their text instead (the same rule, see "text" below).
@@ -489,7 +595,7 @@ def _match_sql(alternatives: list[list[str]], how: str) -> tuple[str, list]:
         sql = "directory_searchentry.search_vector @@ to_tsquery('simple', %s)"
         text, params = _text_sql(short)
         return " AND ".join(filter(None, [sql, text])), [_tsquery(long), *params]
-    if how == "text":
+    if how == "text":  # both engines
         return _text_sql(alternatives)
     prefix = "" if how == "read" else "+"
     return f"{prefix}directory_searchentry.id IN ({FTS_MATCH})", [_fts_expression(alternatives)]
@@ -501,17 +607,28 @@ class _Criteria:
 
     ``ordered``: profession and commune, each with an index that also keeps the sort order;
     ``rest``: the other tests on the entry; ``lead``: for a filter SearchEntry cannot index
-    but the table it comes from can (category, savoir-faire), the entries of the few rows
-    it picks there (None when it picks many, or there is no such filter)."""
+    but the table it comes from can (category, savoir-faire), a condition picking the
+    entries of the few rows it finds there, by id (None when it finds many, or there is no
+    such filter). The lead only narrows: ``rest`` still tests the entry itself."""
 
     visible: Q
     ordered: Q
     rest: Q
-    lead: Q | None
+    lead: tuple[str, list] | None
 
-    @property
-    def all(self) -> Q:
-        return self.visible & self.ordered & self.rest & (self.lead or Q())
+    def entries(self) -> QuerySet:
+        entries = SearchEntry.objects.filter(self.visible & self.ordered & self.rest)
+        if self.lead and self.lead[0]:
+            entries = entries.extra(where=[self.lead[0]], params=self.lead[1])  # noqa: S610
+        return entries
+
+
+def _among(column: str, ids: list) -> tuple[str, list]:
+    """``column`` among ``ids``, sent as one parameter (see ``importing.keyed``)."""
+    if connection.vendor == "postgresql":
+        return f"directory_searchentry.{column} = ANY(%s)", [ids]
+    sql = f"directory_searchentry.{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
+    return sql, [json.dumps(ids)]
 
 
 def _criteria(query: SearchQuery, organisation) -> _Criteria:
@@ -540,15 +657,20 @@ def _criteria(query: SearchQuery, organisation) -> _Criteria:
     if query.category_code:  # structures (FINESS category) and services (their own)
         structures = Structure.objects.filter(category_code=query.category_code)
         if _few(structures, LEAD_LIMIT):
-            lead = Q(kind=SearchEntry.Kind.SERVICE) | Q(
-                kind=SearchEntry.Kind.STRUCTURE, ref_id__in=structures.values("pk")
+            sql, params = _among("ref_id", list(structures.values_list("pk", flat=True)))
+            sql = f"(directory_searchentry.kind = 'structure' AND {sql})"
+            services = SearchEntry.objects.filter(
+                kind=SearchEntry.Kind.SERVICE, category_code=query.category_code
             )
+            if services.exists():  # rare: a service whose category folds to this code
+                sql = f"({sql} OR directory_searchentry.kind = 'service')"
+            lead = (sql, params)
     elif query.savoir_faire_code:  # only professionals have one
         professionals = Professional.objects.filter(savoir_faire_code=query.savoir_faire_code)
-        if _few(professionals, LEAD_LIMIT):
-            lead = Q(professional_id__in=professionals.values("pk"))
+        if _few(professionals, SAVOIR_FAIRE_LEAD_LIMIT):
+            lead = _among("professional_id", list(professionals.values_list("pk", flat=True)))
     elif query.accepting and organisation is not None:
-        lead = Q()  # the organisation's declarations: few, read through professional_id
+        lead = ("", [])  # the organisation's declarations: few, read through professional_id
     return _Criteria(visible, ordered, rest, lead)
 
 
@@ -559,10 +681,6 @@ def _text_sql(alternatives: list[list[str]]) -> tuple[str, list]:
         conditions.append("(" + " OR ".join(tests) + ")")
         params += [f"% {spelling}%" for spelling in spellings]
     return " AND ".join(conditions), params
-
-
-def _filters(query: SearchQuery, organisation) -> Q:
-    return _criteria(query, organisation).all
 
 
 def _few(queryset: QuerySet, limit: int | None = None) -> bool:
@@ -625,10 +743,12 @@ def _rows(queryset: QuerySet, limit: int, *, near: bool = False, sort: bool = Fa
     return list(rows) if near else [(*row, None) for row in rows]
 
 
-def _walk(criteria: _Criteria, alternatives, how: str, limit: int) -> list[tuple] | None:
+def _walk(
+    criteria: _Criteria, alternatives, how: str, limit: int, bound: int
+) -> tuple[list[tuple] | None, int]:
     """The first ``limit`` results, walking the sort order (of the profession's or
-    commune's index when filtered so) and testing each entry, over at most WALK_BOUND
-    entries; None when they were not enough (then the results are read another way)."""
+    commune's index when filtered so) and testing each entry, over at most ``bound``
+    entries; (None, how many were found) when that was not enough."""
     if alternatives:
         hit, params = _match_sql(alternatives, "member" if how == "walk" else how)
     else:
@@ -642,7 +762,7 @@ def _walk(criteria: _Criteria, alternatives, how: str, limit: int) -> list[tuple
             else Value(True)
         )
         .extra(select={"hit": hit}, select_params=params)  # noqa: S610
-        .values_list("id", *WINDOW, "sort_key", "keep", "hit")[:WALK_BOUND]
+        .values_list("id", *WINDOW, "sort_key", "keep", "hit")[:bound]
     )
     inner_sql, inner_params = inner.query.sql_with_params()
     # SQLite keeps the order of the co-routine it reads (an ORDER BY here would make it read
@@ -655,7 +775,7 @@ def _walk(criteria: _Criteria, alternatives, how: str, limit: int) -> list[tuple
         )
         found = cursor.fetchall()
     if len(found) < limit:
-        return None
+        return None, len(found)
     languages = 1 + WINDOW.index("languages")
     rows = []
     for row in found:
@@ -663,33 +783,66 @@ def _walk(criteria: _Criteria, alternatives, how: str, limit: int) -> list[tuple
         if isinstance(row[languages], str):
             row[languages] = json.loads(row[languages])
         rows.append((*row, None))
-    return rows
+    return rows, len(rows)
+
+
+def _walk_or_read(criteria: _Criteria, alternatives, how: str, limit: int) -> list[tuple] | None:
+    """Walk a first stretch; when it held too few results, walk far enough (judging by how
+    many it held) or read the matches, whichever reads fewer entries; None: read."""
+    bound = WALK_BOUND[connection.vendor] if alternatives else FILTER_WALK_BOUND
+    rows, found = _walk(criteria, alternatives, how, limit, bound)
+    if rows is not None or not alternatives:
+        return rows
+    # Reading the matches costs about as many entries as the words pick; walking on, as
+    # many as the first stretch suggests.
+    if not found:
+        return None
+    needed = int(bound * limit / found * 1.3)
+    if needed >= _text_matches(alternatives):
+        return None
+    return _walk(criteria, alternatives, how, limit, needed)[0]
 
 
 def _window(criteria: _Criteria, alternatives, origin, radius: float) -> list[tuple]:
     """The first COUNT_LIMIT + 1 results: (id, *WINDOW, distance2 or None), in order."""
     limit = COUNT_LIMIT + 1
     how = _plan(alternatives, criteria)
-    entries = SearchEntry.objects.filter(criteria.all)
+    entries = criteria.entries()
     if origin is None:
         if how in ("walk", "member", "text") or (how == "none" and criteria.rest):
             # Words many entries have, or filters no index serves: walk the sort order.
-            rows = _walk(criteria, alternatives, how, limit)
+            rows = _walk_or_read(criteria, alternatives, how, limit)
             if rows is not None:
                 return rows
             how = "read"
         return _rows(_with_words(entries, alternatives, how), limit, sort=how != "none")
-    if how in ("walk", "member", "text") and _text_matches(alternatives) <= NEAR_READ_LIMIT:
+    if (
+        how in ("walk", "member", "text")
+        and _text_matches(alternatives) <= NEAR_READ_LIMIT[connection.vendor]
+    ):
         how = "read"
-    matches = _with_words(entries, alternatives, "text" if how == "member" else how)
+    # Words many entries have: tested on the text of the entries the disc holds (PostgreSQL
+    # misjudges how many have several words together and would read them all from GIN).
+    matches = _with_words(entries, alternatives, "text" if how in ("member", "walk") else how)
     few = how in ("read", "lead") or (how == "none" and bool(criteria.ordered) and _few(entries))
     if few:  # few candidates: read them all, the lat/lon index would only slow it down
         return _rows(_near(matches, origin, radius, indexed=False), limit, near=True)
-    for fraction in RINGS:
-        rows = _rows(_near(matches, origin, radius * fraction), limit, near=True)
-        if len(rows) == limit:  # the nearest ones: nothing farther can come before them
+    return _rings(matches, origin, radius, limit)
+
+
+def _rings(matches: QuerySet, origin, radius: float, limit: int) -> list[tuple]:
+    """The ``limit`` nearest matches within ``radius``, looked for in growing discs: once
+    a disc holds ``limit`` of them they are the nearest (anything farther is outside it),
+    and the rest of the radius is never read. Each next disc is sized from the density the
+    last one showed (a quarter of the area more than it suggests), at least twice as wide.
+    """
+    ring = radius * FIRST_RING
+    while True:
+        rows = _rows(_near(matches, origin, ring), limit, near=True)
+        if len(rows) == limit or ring >= radius:
             return rows
-    return rows
+        growth = math.sqrt(limit / len(rows) * 1.25) if rows else 4.0
+        ring = min(radius, ring * max(growth, 2.0))
 
 
 class _Window(Sequence):
@@ -743,10 +896,31 @@ def _facets(rows: list[tuple], organisation) -> dict[str, list[tuple]]:
     return facets
 
 
+@contextmanager
+def _reading() -> Iterator[None]:
+    """PostgreSQL: no JIT compilation for a search's queries (this transaction only).
+
+    JIT compiles queries the planner costs above ``jit_above_cost``: tens of milliseconds
+    that a query reading a few thousand rows never wins back. Servers tuned for such
+    traffic turn it off (``jit = off``); this keeps a default server from paying it."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        yield
+
+
 def directory_search(
     *, query: SearchQuery, organisation=None, page_size: int = PAGE_SIZE
 ) -> SearchResult:
     """Search the directory as a member of ``organisation`` (or the public, with None)."""
+    with _reading():
+        return _search(query, organisation, page_size)
+
+
+def _search(query: SearchQuery, organisation, page_size: int) -> SearchResult:
     words = query_words(query.q)
     alternatives = [word_alternatives(word) for word in words]
     criteria = _criteria(query, organisation)
@@ -810,7 +984,8 @@ MAP_GRID = 24  # cells across the viewport when points are clustered
 # beyond, clusters come from a grid of the whole result kept in memory (see _MapGrid).
 MAP_EXACT_LIMIT = 5_000
 MAP_CACHE_SECONDS = 600
-MAP_WIDE = 2.5  # degrees: a wider viewport of the whole directory comes from its grid
+MAP_WIDE = 1.0  # degrees: a wider viewport of the whole directory comes from its grid
+MAP_READ_LIMIT = 60_000  # words fewer entries have: read them, then test the viewport
 MAP_CACHE_SIZE = 16  # result sets (queries) whose grids are kept
 
 
@@ -927,10 +1102,15 @@ def _plain_points(organisation, bbox=None) -> list[tuple[float, float, int]]:
 def directory_map(
     *, query: SearchQuery, bbox: tuple[float, float, float, float], organisation=None
 ) -> dict:
-    """Points in a viewport (west, south, east, north), or clusters when there are too many.
+    """Points in a viewport (west, south, east, north), or clusters when there are too many
+    (see ``_map``)."""
+    with _reading():
+        return _map(query, bbox, organisation)
 
-    Clusters are exact (the database groups the viewport's entries) except in two cases
-    where reading every entry of the viewport would be too slow: the whole directory
+
+def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisation) -> dict:
+    """Points, or clusters: exact (the database groups the viewport's entries) except in
+    two cases where reading every entry of the viewport would be too slow: the whole directory
     (no words, no filter) on a viewport wider than MAP_WIDE degrees, and any other search
     with more than MAP_EXACT_LIMIT entries in the viewport. Those are answered from the
     grid of their whole result set (see _MapGrid), kept MAP_CACHE_SECONDS by the process.
@@ -939,15 +1119,28 @@ def directory_map(
     alternatives = [word_alternatives(word) for word in query_words(query.q)]
     criteria = _criteria(query, organisation)
     how = _plan(alternatives, criteria)
-    entries = SearchEntry.objects.filter(criteria.all)
-    matches = _with_words(entries, alternatives, "text" if how == "member" else how)
+    entries = criteria.entries()
+    # Fewer candidates than entries in the viewport (the words, or a profession's or
+    # commune's index, pick them): read them and test the viewport on each; else the
+    # lat/lon index finds the viewport's entries and the rest is tested on each of them.
+    # The viewport's entries are counted on the grid of the whole directory.
+    if how in ("read", "lead"):
+        few = True
+    elif alternatives:
+        few = _text_matches(alternatives) <= max(MAP_READ_LIMIT, _viewport(organisation, bbox))
+    elif criteria.ordered:
+        in_viewport = _viewport(organisation, bbox)
+        few = _count(SearchEntry.objects.filter(criteria.ordered), in_viewport + 1) <= in_viewport
+    else:
+        few = False
+    matches = _with_words(entries, alternatives, "read" if few else "text")
     everywhere = _with_words(entries, alternatives, "read")  # the whole result set, once
     origin = _origin(query)
     if origin is not None:  # the list's radius applies to the map too
         radius = _radius(query)
-        matches = _near(matches, origin, radius, indexed=how not in ("read", "lead"))
+        matches = _near(matches, origin, radius, indexed=not few)
         everywhere = _near(everywhere, origin, radius, indexed=False)
-    inside = matches.filter(latitude__range=(south, north), longitude__range=(west, east))
+    inside = _inside(matches, bbox, indexed=not few)
     first = list(
         inside.order_by().values_list(
             "sort_key", "id", "kind", "ref_id", "title", "latitude", "longitude"
@@ -969,7 +1162,9 @@ def directory_map(
         points = _plain_points(organisation, bbox)
         cells = _regroup(((n, lat, lon) for lat, lon, n in points), bbox)
     elif plain:
-        grid = _map_grid(key, lambda: _plain_points(organisation))
+        grid = _map_grid(
+            ("plain", getattr(organisation, "pk", None)), lambda: _plain_points(organisation)
+        )
         cells = _regroup(grid.cells(bbox), bbox)
     elif len(inside.order_by().values_list("id")[: MAP_EXACT_LIMIT + 1]) <= MAP_EXACT_LIMIT:
         points = inside.order_by().values_list("latitude", "longitude").annotate(n=Count("id"))
@@ -978,6 +1173,37 @@ def directory_map(
         grid = _map_grid(key, lambda: _points(everywhere))
         cells = _regroup(grid.cells(bbox), bbox)
     return {"total": sum(n for n, _lat, _lon in cells), "points": [], "clusters": _clusters(cells)}
+
+
+def _viewport(organisation, bbox) -> int:
+    """About how many entries the viewport holds (whole grid cells), from the grid of the
+    whole directory (computed once, then kept like the others)."""
+    grid = _map_grid(
+        ("plain", getattr(organisation, "pk", None)), lambda: _plain_points(organisation)
+    )
+    return sum(n for n, _lat, _lon in grid.cells(bbox))
+
+
+def _count(queryset: QuerySet, cap: int) -> int:
+    """How many rows, counted up to ``cap``, remembered a while (it only chooses a plan)."""
+    if cap <= 0:
+        return 0
+    first = queryset.order_by().values_list("pk")[:cap]
+    sql, params = first.query.sql_with_params()
+    return _remembered(("count", sql, tuple(map(str, params))), lambda: len(first))
+
+
+def _inside(queryset: QuerySet, bbox, *, indexed: bool) -> QuerySet:
+    west, south, east, north = bbox
+    if indexed or connection.vendor != "sqlite":
+        return queryset.filter(latitude__range=(south, north), longitude__range=(west, east))
+    return queryset.extra(  # noqa: S610 ("+column": the same test, without the index)
+        where=[
+            "+directory_searchentry.latitude BETWEEN %s AND %s",
+            "+directory_searchentry.longitude BETWEEN %s AND %s",
+        ],
+        params=[south, north, west, east],
+    )
 
 
 def _points(queryset: QuerySet) -> list[tuple[float, float, int]]:

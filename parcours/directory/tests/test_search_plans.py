@@ -29,6 +29,7 @@ QUERIES = [
     {"profession_code": "70", "mode": "S"},
     {"savoir_faire_code": "SM54"},
     {"category_code": "355"},
+    {"category_code": "ccas"},  # services have their own categories
     {"kind": "structure"},
     {"commune": "69259"},
     {"language": "ar"},
@@ -51,12 +52,13 @@ PLANS = {  # what each forced plan changes (SQLite's and PostgreSQL's limits ali
     },
     "walk cut short, then read": {
         "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
-        "WALK_BOUND": 2,
+        "WALK_BOUND": {"sqlite": 2, "postgresql": 2},
+        "FILTER_WALK_BOUND": 2,
     },
     "no lead filter": {"FEW": 0},
-    "small rings": {"RINGS": (1 / 100, 1 / 10, 1)},
+    "small first disc": {"FIRST_RING": 1 / 100},
     "near searches in rings": {
-        "NEAR_READ_LIMIT": -1,
+        "NEAR_READ_LIMIT": {"sqlite": -1, "postgresql": -1},
         "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
     },
     "every word in the GIN index (PostgreSQL)": {"SHORT_WORD": 0},
@@ -99,7 +101,7 @@ def test_every_plan_answers_what_reading_everything_answers(
     for fields, wanted in zip(QUERIES, expected, strict=True):
         assert answer(org_a, fields) == wanted, fields
     if plan.startswith("walk") or plan.startswith("text"):
-        assert any(rows is not None for rows in walked) != plan.startswith("walk cut")
+        assert any(rows is not None for rows, _found in walked) != plan.startswith("walk cut")
 
 
 def test_past_the_limit_the_count_stops_and_says_there_is_more(corpus, monkeypatch):
@@ -155,3 +157,24 @@ def test_the_public_map_leaves_the_services_out(corpus, org_a, monkeypatch):
     public = directory_map(query=SearchQuery(), bbox=LYON)
     staff = directory_map(query=SearchQuery(), bbox=LYON, organisation=org_a)
     assert staff["total"] == public["total"] + 1  # organisation A's service
+
+
+@pytest.mark.parametrize("fields", [{"q": "kiné"}, {"profession_code": "70"}, {"q": "médecin"}])
+def test_the_map_answers_alike_whether_it_reads_the_words_or_the_viewport(
+    corpus, monkeypatch, forget_estimates, fields
+):
+    monkeypatch.setattr(search_module, "MAP_MAX_POINTS", 2)
+    answers = [directory_map(query=SearchQuery(**fields), bbox=bbox) for bbox in (FRANCE, LYON)]
+    search_module._estimates.clear()
+    monkeypatch.setattr(search_module, "MAP_READ_LIMIT", -1)
+    monkeypatch.setattr(search_module, "_viewport", lambda organisation, bbox: -1)
+    again = [directory_map(query=SearchQuery(**fields), bbox=bbox) for bbox in (FRANCE, LYON)]
+    assert again == answers
+
+
+def test_the_page_and_the_api_say_when_there_are_more_results(client, corpus, monkeypatch):
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 3)
+    page = client.get("/annuaire/", {"commune": "Vénissieux", "radius": "50"})
+    assert "Plus de 3 résultats" in page.content.decode()
+    answer = client.get("/api/v1/annuaire/search").json()
+    assert answer["more"] is True and answer["count"] == 3
