@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from parcours.directory.rpps import LAYOUT_52, LAYOUT_56
 from parcours.territory.models import Commune
 
 # Real public sample for tests only (never copied into the repository).
@@ -16,68 +17,10 @@ SHARED_SAMPLE = (
     / "PS_LibreAcces_Personne_activite_small.txt"
 )
 
-HEADER_52 = [
-    "Type d'identifiant PP",
-    "Identifiant PP",
-    "Identification nationale PP",
-    "Code civilité d'exercice",
-    "Libellé civilité d'exercice",
-    "Code civilité",
-    "Libellé civilité",
-    "Nom d'exercice",
-    "Prénom d'exercice",
-    "Code profession",
-    "Libellé profession",
-    "Code catégorie professionnelle",
-    "Libellé catégorie professionnelle",
-    "Code type savoir-faire",
-    "Libellé type savoir-faire",
-    "Code savoir-faire",
-    "Libellé savoir-faire",
-    "Code mode exercice",
-    "Libellé mode exercice",
-    "Numéro SIRET site",
-    "Numéro SIREN site",
-    "Numéro FINESS site",
-    "Numéro FINESS établissement juridique",
-    "Identifiant technique de la structure",
-    "Raison sociale site",
-    "Enseigne commerciale site",
-    "Complément destinataire (coord. structure)",
-    "Complément point géographique (coord. structure)",
-    "Numéro Voie (coord. structure)",
-    "Indice répétition voie (coord. structure)",
-    "Code type de voie (coord. structure)",
-    "Libellé type de voie (coord. structure)",
-    "Libellé Voie (coord. structure)",
-    "Mention distribution (coord. structure)",
-    "Bureau cedex (coord. structure)",
-    "Code postal (coord. structure)",
-    "Code commune (coord. structure)",
-    "Libellé commune (coord. structure)",
-    "Code pays (coord. structure)",
-    "Libellé pays (coord. structure)",
-    "Téléphone (coord. structure)",
-    "Téléphone 2 (coord. structure)",
-    "Télécopie (coord. structure)",
-    "Adresse e-mail (coord. structure)",
-    "Code Département (structure)",
-    "Libellé Département (structure)",
-    "Ancien identifiant de la structure",
-    "Autorité d'enregistrement",
-    "Code secteur d'activité",
-    "Libellé secteur d'activité",
-    "Code section tableau pharmaciens",
-    "Libellé section tableau pharmaciens",
-]
-# The 2024 layout appends four columns.
-HEADER_56 = [
-    *HEADER_52,
-    "Code rôle",
-    "Libellé rôle",
-    "Code genre activité",
-    "Libellé genre activité",
-]
+# The official headers (52 columns; 56 since the 2024 layout). test_bench_generator checks
+# LAYOUT_56 against the header of the real sample in ../shared/data.
+HEADER_52 = list(LAYOUT_52)
+HEADER_56 = list(LAYOUT_56)
 
 # Short names used by the tests for the columns they fill.
 SHORT = {
