@@ -54,11 +54,11 @@ class ImportReport:
         return self.read / self.seconds if self.seconds > 0 else 0.0
 
     def summary(self) -> str:
+        rate = f"{self.rows_per_second:,.0f}".replace(",", " ")  # French thousands separator
         return (
             f"{self.source} : {self.read} lignes lues, {self.created} créées, "
             f"{self.updated} mises à jour, {self.unchanged} inchangées, "
-            f"{self.deactivated} désactivées, {len(self.rejected)} rejetées "
-            f"({self.rows_per_second:,.0f} lignes/s)".replace(",", " ")
+            f"{self.deactivated} désactivées, {len(self.rejected)} rejetées ({rate} lignes/s)"
         )
 
     def write(self, path: Path) -> None:

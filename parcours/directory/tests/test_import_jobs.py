@@ -109,7 +109,7 @@ def test_an_administrator_uploads_a_finess_file_and_the_job_imports_it(
     assert job.total_lines == 43 and job.done_lines == job.total_lines
     assert "ligne 3 : ligne structureet tronquée" in job.report
     assert "ligne 5 : numéro FINESS invalide « 123456789 »" in job.report
-    assert job.summary.startswith("FINESS : 42 lignes lues") and "20 créées" in job.summary
+    assert job.summary.startswith("FINESS : 42 lignes lues, ") and ", 20 créées, " in job.summary
     assert Structure.objects.filter(is_active=True).count() == 20
     assert stored_files(media) == []  # imported: the upload is removed
 
