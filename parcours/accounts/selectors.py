@@ -30,6 +30,11 @@ def memberships_for_user(*, user: User) -> list[Membership]:
         )
 
 
+def organisation_list_public() -> QuerySet[Organisation]:
+    """The instance's organisations, as the public home page lists them (names only)."""
+    return Organisation.objects.order_by("name")
+
+
 def user_has_second_factor(*, user: User) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 

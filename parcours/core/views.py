@@ -2,8 +2,9 @@ from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from parcours.accounts import selectors as account_selectors
 from parcours.accounts.access import PUBLIC, access
-from parcours.accounts.models import STAFF_ROLES, Organisation, Role
+from parcours.accounts.models import STAFF_ROLES, Role
 from parcours.territory import selectors as territory_selectors
 
 HOME_TEMPLATES = {
@@ -20,7 +21,7 @@ def home(request):
     """The landing page for visitors; each role's home page for members."""
     membership = request.membership
     if membership is None:
-        organisations = Organisation.objects.order_by("name")
+        organisations = account_selectors.organisation_list_public()
         return render(request, "core/home_public.html", {"organisations": organisations})
     context = {}
     if membership.role in STAFF_ROLES:

@@ -120,37 +120,9 @@ class PersonForm(forms.ModelForm):
 
     class Meta:
         model = Person
-        fields = [
-            "birth_name",
-            "used_name",
-            "first_names",
-            "used_first_name",
-            "birth_date",
-            "sex",
-            "birth_place_code",
-            "nir",
-            "identity_status",
-            "phone",
-            "phone_2",
-            "email",
-            "address",
-            "postal_code",
-            "commune",
-            "languages",
-            "medecin_traitant_status",
-            "regime",
-            "c2s",
-            "ame",
-            "mutuelle",
-            "ald",
-            "lives_alone",
-            "housing",
-            "resources",
-            "children_in_charge",
-            "single_parent",
-            "social_worker",
-            "hospitalised_last_4_years",
-        ]
+        # What may be edited is the service's rule; the médecin traitant is typed by RPPS
+        # number (medecin_traitant_rpps above) and resolved to the directory entry.
+        fields = [name for name in services.EDITABLE_FIELDS if name != "medecin_traitant"]
         help_texts = {
             "birth_place_code": _("Code INSEE de la commune, ou 99 suivi du code du pays."),
             "used_name": _("Si différent du nom de naissance (nom d'usage, d'époux·se)."),
