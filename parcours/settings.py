@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "parcours.directory",
     "parcours.people",
     "parcours.saisines",
+    "parcours.matching",
 ]
 
 MIDDLEWARE = [
@@ -300,6 +301,24 @@ ORIENTATION_NO_ANSWER_DAYS = envint("ORIENTATION_NO_ANSWER_DAYS", 5)
 SAISINE_PUBLIC_RATE_LIMIT = env("SAISINE_PUBLIC_RATE_LIMIT", "10/10m")
 SAISINE_ATTACHMENT_MAX_MB = envint("SAISINE_ATTACHMENT_MAX_MB", 10)
 SAISINE_EMAIL_VERIFICATION_HOURS = envint("SAISINE_EMAIL_VERIFICATION_HOURS", 72)
+
+# --- Médecin traitant search (parcours/matching): waves, escalation, links -----------------
+# Each wave asks the MATCHING_WAVE_SIZE best candidates by e-mail; without an acceptance
+# after MATCHING_WAVE_HOURS the next wave goes, and after MATCHING_WAVES waves the call
+# round begins; MATCHING_CALL_ROUND_DAYS later the radius is multiplied by
+# MATCHING_WIDER_FACTOR (new waves); MATCHING_WIDER_DAYS later ALD or complex situations
+# take the IPA route, the others (and the IPA route after MATCHING_IPA_DAYS) go to the CPAM
+# médiateur. Links expire after MATCHING_LINK_DAYS; the accepting GP reads the bulletin
+# for MATCHING_BULLETIN_DAYS.
+MATCHING_WAVE_SIZE = envint("MATCHING_WAVE_SIZE", 5)
+MATCHING_WAVE_HOURS = envint("MATCHING_WAVE_HOURS", 72)
+MATCHING_WAVES = envint("MATCHING_WAVES", 2)
+MATCHING_CALL_ROUND_DAYS = envint("MATCHING_CALL_ROUND_DAYS", 7)
+MATCHING_WIDER_FACTOR = envint("MATCHING_WIDER_FACTOR", 2)
+MATCHING_WIDER_DAYS = envint("MATCHING_WIDER_DAYS", 7)
+MATCHING_IPA_DAYS = envint("MATCHING_IPA_DAYS", 30)
+MATCHING_LINK_DAYS = envint("MATCHING_LINK_DAYS", 7)
+MATCHING_BULLETIN_DAYS = envint("MATCHING_BULLETIN_DAYS", 14)
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "fr"

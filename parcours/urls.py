@@ -48,6 +48,7 @@ urlpatterns = [
     path("annuaire/", include("parcours.directory.urls")),
     path("personnes/", include("parcours.people.urls")),
     path("saisines/", include("parcours.saisines.urls")),
+    path("medecin-traitant/", include("parcours.matching.urls")),
     # The language switch of the public pages (Django's view: POST sets the cookie).
     path("langue/", access(PUBLIC)(set_language), name="set_language"),
     path("audit/", include("parcours.audit.urls")),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_tasks.base import Task
 
 from parcours.directory import tasks as directory_tasks
+from parcours.matching import tasks as matching_tasks
 from parcours.saisines import tasks as saisines_tasks
 
 from . import tasks
@@ -30,6 +31,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("audit_chain_check", 24 * 3600, tasks.audit_chain_check),
     PeriodicJob("directory_survey_reminders", 3600, directory_tasks.survey_reminders_job),
     PeriodicJob("saisines_orientation_reminders", 3600, saisines_tasks.orientation_reminders_job),
+    PeriodicJob("matching_escalation", 3600, matching_tasks.escalation_job),
 ]
 
 

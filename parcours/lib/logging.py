@@ -8,9 +8,11 @@ token segment of these paths is masked before any handler writes the record.
 import logging
 import re
 
-# The URL segments that carry a token: /invitation/<token>/, /disponibilite/<token>/…
+# The URL segments that carry a token: /invitation/<token>/, /disponibilite/<token>/,
+# /medecin-traitant/demande/<token>/ (not the public form's /<slug>/demande/envoyee/)…
 TOKEN_PATHS = re.compile(
-    r"(/(?:invitation|disponibilite|lien|suivi|orientation|verification)/)[^/\s\"']+"
+    r"(/(?:invitation|disponibilite|lien|suivi|orientation|verification"
+    r"|medecin-traitant/demande)/)[^/\s\"']+"
 )
 
 

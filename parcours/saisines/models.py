@@ -124,6 +124,8 @@ class Saisine(models.Model):
     outcome = models.TextField(_("issue"), blank=True)
     decline_reason = models.TextField(_("motif de non-prise en charge"), blank=True)
     mt_informed_at = models.DateTimeField(_("médecin traitant informé le"), null=True, blank=True)
+    # Set by the médecin traitant search (parcours/matching) once the person chose a GP.
+    mt_found_at = models.DateTimeField(_("médecin traitant trouvé le"), null=True, blank=True)
     # Delays
     received_at = models.DateTimeField(_("reçue le"))
     first_response_at = models.DateTimeField(_("première réponse le"), null=True, blank=True)
@@ -172,6 +174,7 @@ class SaisineEvent(models.Model):
         ORIENTATION = "orientation", _("Orientation")
         MESSAGE = "message", _("Message envoyé")
         MT_INFORMED = "mt_informed", _("Médecin traitant informé")
+        MT_FOUND = "mt_found", _("Médecin traitant trouvé")
 
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="+"

@@ -213,6 +213,7 @@ def saisine_public_status(saisine: Saisine) -> dict:
         "decision_label": _decision_label(saisine.decision),
         "orientation_outcome": _orientation_label(statuses[0]) if statuses else "",
         "orientations": [_orientation_label(status) for status in statuses],
+        "mt_found": saisine.mt_found_at is not None,
         "closed_on": timezone.localdate(saisine.closed_at) if saisine.closed_at else None,
         "is_final": saisine.status in FINAL,
     }

@@ -40,6 +40,10 @@ Médecin traitant
         mt_informed_at and an event. False (nothing recorded) when there is no such e-mail
         or he was already informed.
 
+    ``saisine_mt_found(*, saisine, by, request=None) -> bool``  the médecin traitant search
+        (parcours/matching) found a GP the person chose: sets mt_found_at once, records an
+        event and tells the requester (no doctor's name); False if already recorded.
+
 Requester
     ``saisine_notify_requester(*, saisine, subject, template_base, context=None, by=None)
         -> str``  e-mail, else SMS (``parcours.messaging.notify_requester``); records a
@@ -830,6 +834,40 @@ def orientation_send(
             },
         )
     return orientation
+
+
+def saisine_mt_found(*, saisine: Saisine, by, request=None) -> bool:
+    """Record that a médecin traitant was found and chosen (see the module docstring)."""
+    now = timezone.now()
+    with scope(organisation=saisine.organisation), transaction.atomic():
+        if not Saisine.objects.filter(pk=saisine.pk, mt_found_at__isnull=True).update(
+            mt_found_at=now
+        ):
+            return False
+        saisine.mt_found_at = now
+        _event(
+            saisine,
+            SaisineEvent.Kind.MT_FOUND,
+            by=by,
+            at=now,
+            text=_("Un médecin traitant a accepté la personne, qui l'a choisi."),
+        )
+        _audit(
+            Action.UPDATE,
+            saisine,
+            saisine=saisine,
+            by=by,
+            request=request,
+            details={"mt_found": True},
+        )
+    saisine_notify_requester(
+        saisine=saisine,
+        subject=gettext_lazy("Votre demande : un médecin traitant a été trouvé"),
+        template_base="saisines/email/mt_found",
+        context={"status_url": _status_url(saisine)},
+        by=by,
+    )
+    return True
 
 
 # --- Orientation: the recipient's answer ---------------------------------------------------

@@ -495,8 +495,8 @@ DECIDED = {
         "n'existe pas encore : la saisine reste en cours."
     ),
     Decision.MT_SEARCH: _(
-        "Décision enregistrée : recherche d'un médecin traitant. Le module de recherche de "
-        "médecin traitant n'est pas encore disponible : la saisine reste en cours."
+        "Décision enregistrée : recherche d'un médecin traitant. Indiquez les préférences de "
+        "la personne pour ouvrir la recherche."
     ),
 }
 
@@ -537,6 +537,8 @@ def saisine_decide(request, saisine_id: int):
         _add_errors(form, error)
         return _triage_page(request, _saisine(request, saisine_id), _status(error), **{name: form})
     messages.success(request, DECIDED[decision])
+    if decision == Decision.MT_SEARCH:  # the matching module opens the search (by URL name)
+        return redirect("matching:search-open-saisine", saisine.pk)
     return redirect("saisines:saisine-detail", saisine.pk)
 
 

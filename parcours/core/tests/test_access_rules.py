@@ -93,6 +93,30 @@ MATRIX = {
     "directory:survey-close": (302, 405, 403, 405, 403, 403),  # POST only
     "directory:survey-answer": (200, 200, 200, 200, 200, 200),  # the GP's signed link
     "saisines:orientation-answer": (200, 200, 200, 200, 200, 200),  # recipient's signed link
+    # Médecin traitant search: the GP answers an anonymous request from the e-mail's link.
+    "matching:solicitation-answer": (200, 200, 200, 200, 200, 200),
+    # The coordinator's pages of the search: coordinators and administrators.
+    "matching:search-list": (302, 200, 403, 200, 403, 403),
+    "matching:search-open-person": (302, 200, 403, 200, 403, 403),
+    "matching:search-open-saisine": (302, 200, 403, 200, 403, 403),
+    "matching:search-detail": (302, 200, 403, 200, 403, 403),
+    "matching:search-update": (302, 405, 403, 405, 403, 403),  # POST only
+    "matching:search-wave": (302, 405, 403, 405, 403, 403),  # POST only
+    "matching:search-choice": (302, 405, 403, 405, 403, 403),  # POST only
+    "matching:search-declared": (302, 405, 403, 405, 403, 403),  # POST only
+    "matching:search-close": (302, 405, 403, 405, 403, 403),  # POST only
+    # Escalation: call round, IPA route, the médiateur's file; figures for managers too.
+    "matching:call-round": (302, 200, 403, 200, 403, 403),
+    "matching:search-ipa": (302, 200, 403, 200, 403, 403),
+    "matching:search-ipa-propose": (302, 405, 403, 405, 403, 403),  # POST only
+    "matching:search-handoff": (302, 200, 403, 200, 403, 403),
+    "matching:figures": (302, 200, 200, 200, 403, 403),  # counts only, no person
+    # The GP's own pages (dr_martin has no linked directory GP here: no request, no
+    # bulletin); administrators link accounts to directory GPs.
+    "matching:gp-home": (302, 403, 403, 403, 200, 403),
+    "matching:gp-answer": (302, 403, 403, 403, 405, 403),  # POST only
+    "matching:gp-bulletin": (302, 403, 403, 403, 404, 403),
+    "matching:professional-accounts": (302, 403, 403, 200, 403, 403),
     # Public saisine forms (per organisation slug), their confirmation, the requester's
     # status link, a professional's e-mail verification link; attachments for the team only.
     "saisines:public-resident": (200, 200, 200, 200, 200, 200),
@@ -179,6 +203,18 @@ MATRIX = {
 
 def test_the_matrix_covers_every_view():
     assert sorted({name for name, _ in all_views()}) == sorted(MATRIX)
+
+
+COORDINATOR_SEARCH_PAGES = (
+    "matching:search-open-person",
+    "matching:search-open-saisine",
+    "matching:search-detail",
+    "matching:search-update",
+    "matching:search-wave",
+    "matching:search-choice",
+    "matching:search-declared",
+    "matching:search-close",
+)
 
 
 def url_for(name: str, claire) -> str:
@@ -286,12 +322,48 @@ def url_for(name: str, claire) -> str:
             organisation = Membership.objects.get(user=claire).organisation
         orientation = OrientationFactory(saisine=SaisineFactory(organisation=organisation))
         return reverse(name, args=[orientation_token(orientation, "accepted")])
+    if name in COORDINATOR_SEARCH_PAGES:
+        from parcours.matching.tests.matching_factories import open_search, person_without_mt
+        from parcours.saisines.tests.saisine_factories import SaisineFactory
+
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+        person = person_without_mt(organisation)
+        if name == "matching:search-open-person":
+            return reverse(name, args=[person.pk])
+        if name == "matching:search-open-saisine":
+            return reverse(name, args=[SaisineFactory(organisation=organisation, person=person).pk])
+        return reverse(name, args=[open_search(organisation, person).pk])
+    if name in (
+        "matching:call-round",
+        "matching:search-ipa",
+        "matching:search-ipa-propose",
+        "matching:search-handoff",
+    ):
+        from parcours.matching.tests.matching_factories import open_search, pool_gp
+
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+        pool_gp(organisation)
+        return reverse(name, args=[open_search(organisation).pk])
+    if name == "matching:solicitation-answer":
+        from parcours.matching import services as matching_services
+        from parcours.matching.tests.matching_factories import open_search, pool_gp
+
+        with scopes_disabled():
+            organisation = Membership.objects.get(user=claire).organisation
+        pool_gp(organisation)
+        search = open_search(organisation)
+        solicitation = matching_services.wave_send(search=search)[0]
+        return reverse(name, args=[matching_services.link_token(solicitation, "accept")])
     kwargs = {
         "account_confirm_email": {"key": "invalide"},
         "account_reset_password_from_key": {"uidb36": "zz", "key": "invalide"},
         "openid_connect_login": {"provider_id": "psc"},
         "openid_connect_callback": {"provider_id": "psc"},
         "directory:guide-detail": {"slug": "c2s"},
+        "matching:gp-answer": {"solicitation_id": 1},
+        "matching:gp-bulletin": {"search_id": 1},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 

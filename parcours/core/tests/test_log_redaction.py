@@ -16,12 +16,20 @@ def test_a_token_in_a_logged_path_is_masked():
     invitation = record("Not Found: /invitation/AbC.123-xyz/")
     RedactTokens().filter(invitation)
     assert invitation.getMessage() == "Not Found: /invitation/…/"
+    answer = record("Gone: %s", "/medecin-traitant/demande/eyJzIjoxLCJhIjoiYWNjZXB0In0:1vC:x9/")
+    RedactTokens().filter(answer)
+    assert answer.getMessage() == "Gone: /medecin-traitant/demande/…/"
 
 
 def test_other_messages_are_left_alone():
-    entry = record("Not Found: %s", "/annuaire/fiche/professional/12/")
-    RedactTokens().filter(entry)
-    assert entry.getMessage() == "Not Found: /annuaire/fiche/professional/12/"
+    for path in (
+        "/annuaire/fiche/professional/12/",
+        "/saisines/cpts-venissieux/demande/envoyee/",
+        "/medecin-traitant/mon-espace/demandes/12/",
+    ):
+        entry = record("Not Found: %s", path)
+        RedactTokens().filter(entry)
+        assert entry.getMessage() == f"Not Found: {path}"
 
 
 def test_the_console_handler_uses_the_filter(settings):

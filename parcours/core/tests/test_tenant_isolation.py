@@ -27,6 +27,10 @@ NOT_TENANT_DATA = {
     "directory.banaddress": "national reference data (Base Adresse Nationale)",
     "directory.searchword": "vocabulary of the search index (words, no data)",
     "directory.consultation": "instance-wide daily counts, no personal data",
+    "matching.professionalaccount": (
+        "which login is which directory GP, like the user; an administrator links or unlinks "
+        "only members of his organisation (matching/tests/test_gp_pages.py)"
+    ),
 }
 
 
@@ -457,8 +461,122 @@ def check_attachment(client, claire, org_a, org_b, **_):
     assert client.get(reverse(url, args=[other.pk])).status_code == 404
 
 
+def _mt_searches(org_a, org_b, claire, bruno):
+    """A search in each organisation; A's with a wave sent to a GP both pools share, a call
+    and a closing note. Returns (A's search, B's search, the shared GP)."""
+    import datetime
+
+    from parcours.directory.tests.directory_factories import AvailabilityFactory
+    from parcours.matching import services
+    from parcours.matching.tests.matching_factories import open_search, person_without_mt, pool_gp
+
+    gp = pool_gp(org_a, email="gp-shared@example.org")
+    AvailabilityFactory(
+        organisation=org_b,
+        professional=gp,
+        age_groups=["adults", "seniors"],
+        expires_on=datetime.date.today() + datetime.timedelta(days=90),
+    )
+    own = open_search(org_a, person_without_mt(org_a, birth_name="Secreta"), by=claire)
+    services.wave_send(search=own, by=claire)
+    services.call_record(
+        search=own, by=claire, professional=gp, outcome="no_answer", note="Appel secret A"
+    )
+    other = open_search(org_b, person_without_mt(org_b, birth_name="Bonly"), by=bruno)
+    return own, other, gp
+
+
+def _only_own_matching(label, org_b):
+    with scope(organisation=org_b):
+        organisations = apps.get_model(label).objects.values_list("organisation", flat=True)
+        assert set(organisations) == {org_b.pk}
+
+
+MT_SEARCH_POSTS = (
+    "search-update",
+    "search-wave",
+    "search-choice",
+    "search-declared",
+    "search-close",
+)
+
+
+def check_mtsearch(client, claire, bruno, org_a, org_b, **_):
+    from parcours.matching.models import MTSearch
+
+    own, other, _gp = _mt_searches(org_a, org_b, claire, bruno)
+    client.force_login(bruno)
+    assert client.get(reverse("matching:search-detail", args=[other.pk])).status_code == 200
+    assert client.get(reverse("matching:search-detail", args=[own.pk])).status_code == 404
+    posted = {"version": 1, "wave": 1, "choice": "accepted", "reason": "x", "max_distance_km": 5}
+    for name in MT_SEARCH_POSTS:
+        url = reverse(f"matching:{name}", args=[own.pk])
+        assert client.post(url, posted).status_code == 404, name
+    person_url = reverse("matching:search-open-person", args=[own.person_id])
+    assert client.get(person_url).status_code == 404
+    with scopes_disabled():
+        own = MTSearch.objects.get(pk=own.pk)
+    assert (own.status, own.wave, own.version) == ("open", 1, 1)
+    for status in ("running", "open", "closed"):
+        listing = client.get(reverse("matching:search-list"), {"status": status})
+        assert "Secreta" not in listing.content.decode()
+    listing = client.get(reverse("matching:search-list"))
+    assert [search.pk for search in listing.context["page"]] == [other.pk]
+    _only_own_matching("matching.mtsearch", org_b)
+
+
+def check_solicitation(client, claire, bruno, org_a, org_b, **_):
+    own, other, gp = _mt_searches(org_a, org_b, claire, bruno)
+    client.force_login(bruno)
+    page = client.get(reverse("matching:search-detail", args=[other.pk]))
+    assert page.context["solicitations"] == []
+    # A's requests to the shared GP do not count in B's fair rotation.
+    [candidate] = page.context["ranking"]
+    assert candidate.professional_id == gp.pk and candidate.recent_requests == 0
+    assert "fairness" not in [line["code"] for line in candidate.explanation]
+    with scope(organisation=org_b):
+        from parcours.matching.models import Solicitation
+
+        assert not Solicitation.objects.exists()
+
+
+def check_call(client, claire, bruno, org_a, org_b, **_):
+    own, other, _gp = _mt_searches(org_a, org_b, claire, bruno)
+    client.force_login(bruno)
+    page = client.get(reverse("matching:search-detail", args=[other.pk]))
+    assert "Appel secret A" not in page.content.decode()
+    with scope(organisation=org_b):
+        from parcours.matching.models import Call
+
+        assert not Call.objects.exists()
+
+
+def check_mtsearchevent(client, claire, bruno, org_a, org_b, **_):
+    from parcours.matching.models import MTSearchEvent
+
+    own, other, _gp = _mt_searches(org_a, org_b, claire, bruno)
+    client.force_login(bruno)
+    page = client.get(reverse("matching:search-detail", args=[other.pk]))
+    assert [event.search_id for event in page.context["timeline"]] == [other.pk]
+    assert "Appel secret A" not in page.content.decode()
+    url = reverse("matching:search-close", args=[own.pk])
+    assert client.post(url, {"reason": "intrusion"}).status_code == 404
+    with scopes_disabled():
+        assert not MTSearchEvent.objects.filter(text="intrusion").exists()
+    _only_own_matching("matching.mtsearchevent", org_b)
+
+
+MATCHING = {
+    "matching.mtsearch": check_mtsearch,
+    "matching.solicitation": check_solicitation,
+    "matching.call": check_call,
+    "matching.mtsearchevent": check_mtsearchevent,
+}
+
+
 ISOLATION_CHECKS = {
     **PEOPLE_AND_SAISINES,
+    **MATCHING,
     "saisines.attachment": check_attachment,
     "people.person": check_person,
     "people.consent": check_consent,

@@ -264,22 +264,27 @@ def test_information_given_closes_the_saisine(client, claire, resident_saisine):
     assert "Information donnée : la saisine est clôturée." in text(response)
 
 
-def test_mt_search_is_recorded_and_says_its_module_is_not_there_yet(
+def test_mt_search_is_recorded_and_leads_to_the_opening_of_the_search(
     client, claire, resident_saisine
 ):
     saisine = triaged(resident_saisine, claire)
     client.force_login(claire)
     page = text(client.get(url("triage", saisine)))
-    assert "module de recherche de médecin traitant n'est pas encore disponible" in page
+    assert "pas encore disponible" not in page
     data = {"decision": "mt_search", "mt-version": saisine.version, "mt-note": "Secteur est."}
-    response = client.post(url("decide", saisine), data, follow=True)
+    response = client.post(url("decide", saisine), data)
+    assert response["Location"] == reverse("matching:search-open-saisine", args=[saisine.pk])
     saisine = reload(saisine)
     assert (saisine.status, saisine.decision, saisine.decision_note) == (
         "in_progress",
         "mt_search",
         "Secteur est.",
     )
-    assert "n'est pas encore disponible" in text(response)
+    page = text(client.get(response["Location"]))
+    assert "Indiquez les préférences de la personne pour ouvrir la recherche." in page
+    assert "Identifier la personne" in page  # this saisine has no person's record yet
+    detail = text(client.get(url("detail", saisine)))
+    assert reverse("matching:search-open-saisine", args=[saisine.pk]) in detail
 
 
 def test_opening_a_case_is_recorded_and_the_saisine_stays_in_progress(
