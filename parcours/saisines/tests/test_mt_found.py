@@ -33,3 +33,10 @@ def test_the_status_page_says_an_mt_was_found(client, org_a, claire):
     services.saisine_mt_found(saisine=saisine, by=claire)
     page = client.get(url).content.decode()
     assert "Un médecin traitant a été trouvé" in page
+
+
+def test_an_english_requester_is_told_in_english(org_a, claire):
+    saisine = SaisineFactory(organisation=org_a, language="en", requester_email="r@example.org")
+    services.saisine_mt_found(saisine=saisine, by=claire)
+    assert mail.outbox[0].subject == "Your request: a GP (médecin traitant) has been found"
+    assert "The coordination team will contact you" in mail.outbox[0].body
