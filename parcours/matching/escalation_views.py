@@ -24,11 +24,13 @@ from parcours.accounts.access import access
 from parcours.accounts.models import Role
 from parcours.directory.models import Availability, Professional
 from parcours.directory.survey import GP_PROFESSION_CODE, GP_SAVOIR_FAIRE_CODES
+from parcours.lib.forms import add_errors
 
 from . import selectors, services
 from .escalation_forms import CallForm, FiguresForm, IpaProposeForm, IpaRecordForm, call_prefix
 from .forms import LANGUAGE_CHOICES
 from .models import MTSearch, MTSearchEvent, Priority
+from .views import error_status, search_of
 
 STAFF = (Role.COORDINATOR, Role.ADMINISTRATOR)
 FIGURES = (Role.COORDINATOR, Role.MANAGER, Role.ADMINISTRATOR)
@@ -46,25 +48,6 @@ HANDOFF_EVENTS = (
 )
 # A cell starting with one of these is a formula for a spreadsheet (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _search(request, search_id: int) -> MTSearch:
-    return selectors.search_get(
-        organisation=request.organisation, search_id=search_id, user=request.user, request=request
-    )
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's errors next to their fields; the others on top of the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-def _status(error: ValidationError) -> int:
-    return 409 if isinstance(error, services.SearchRefused) else 200
 
 
 # --- The call round --------------------------------------------------------------------------
@@ -108,7 +91,7 @@ def _callable(search, professional_id: int) -> Professional | None:
 @require_http_methods(["GET", "POST"])
 def call_round(request, search_id: int):
     """GET: the GPs to phone; POST: one call's outcome (an acceptance takes the search)."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     if request.method != "POST":
         return _call_page(request, search)
     if search.status != Status.OPEN:
@@ -139,10 +122,10 @@ def call_round(request, search_id: int):
             request=request,
         )
     except ValidationError as error:
-        _add_errors(form, error)
+        add_errors(form, error)
         refused = " ".join(error.messages) if isinstance(error, services.SearchRefused) else ""
-        search = _search(request, search_id)
-        return _call_page(request, search, status=_status(error), error=refused, **page)
+        search = search_of(request, search_id)
+        return _call_page(request, search, status=error_status(error), error=refused, **page)
     if data["outcome"] == "accepted":
         messages.success(
             request,
@@ -186,7 +169,7 @@ def _ipa_page(request, search, *, status: int = 200, **forms):
 @require_http_methods(["GET", "POST"])
 def search_ipa(request, search_id: int):
     """GET: the IPA route; POST: the IPA's evaluation visit."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     if request.method != "POST":
         return _ipa_page(request, search)
     form = IpaRecordForm(request.POST)
@@ -202,9 +185,9 @@ def search_ipa(request, search_id: int):
             request=request,
         )
     except ValidationError as error:
-        _add_errors(form, error)
+        add_errors(form, error)
         return _ipa_page(
-            request, _search(request, search_id), status=_status(error), record_form=form
+            request, search_of(request, search_id), status=error_status(error), record_form=form
         )
     messages.success(request, _("La visite d'évaluation de l'IPA est enregistrée."))
     return redirect(reverse("matching:search-ipa", args=[search.pk]) + "#ipa")
@@ -236,7 +219,7 @@ def _proposed_gp(form: IpaProposeForm, gps: list) -> Professional | None:
 @require_POST
 def search_ipa_propose(request, search_id: int):
     """The GP to whom the IPA proposed the file agreed: the search is his."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     gps = ipa_gps(search)
     form = IpaProposeForm(request.POST, gps=gps)
     professional = _proposed_gp(form, gps) if form.is_valid() else None
@@ -251,9 +234,9 @@ def search_ipa_propose(request, search_id: int):
             request=request,
         )
     except ValidationError as error:
-        _add_errors(form, error)
+        add_errors(form, error)
         return _ipa_page(
-            request, _search(request, search_id), status=_status(error), propose_form=form
+            request, search_of(request, search_id), status=error_status(error), propose_form=form
         )
     messages.success(
         request,
@@ -350,7 +333,7 @@ def _handoff_page(request, search: MTSearch, *, status: int = 200, error: str = 
 @require_http_methods(["GET", "POST"])
 def search_handoff(request, search_id: int):
     """GET: the printable file (``?format=csv``: the doctors asked); POST: hand it off."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     if request.method != "POST":
         if request.GET.get("format") == "csv":
             return _handoff_csv(search)
@@ -360,8 +343,8 @@ def search_handoff(request, search_id: int):
     except ValidationError as error:
         page = _handoff_page(
             request,
-            _search(request, search_id),
-            status=_status(error),
+            search_of(request, search_id),
+            status=error_status(error),
             error=" ".join(error.messages),
         )
         return page

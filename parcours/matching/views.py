@@ -27,6 +27,7 @@ from parcours.accounts.access import access
 from parcours.accounts.models import Role
 from parcours.audit.models import Action
 from parcours.audit.services import audit_log
+from parcours.lib.forms import add_errors
 from parcours.people import selectors as people_selectors
 from parcours.saisines import selectors as saisine_selectors
 from parcours.saisines.complexity import COMPLEX
@@ -63,26 +64,17 @@ CRITERIA = {
 LANGUAGE_LABELS = dict(LANGUAGE_CHOICES)
 
 
-def _search(request, search_id: int) -> MTSearch:
+def search_of(request, search_id: int) -> MTSearch:
     return selectors.search_get(
         organisation=request.organisation, search_id=search_id, user=request.user, request=request
     )
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's errors next to their fields; the others on top of the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _code(error: ValidationError) -> str:
     return "" if hasattr(error, "error_dict") else (error.code or "")
 
 
-def _status(error: ValidationError) -> int:
+def error_status(error: ValidationError) -> int:
     conflict = isinstance(error, services.SearchRefused) or _code(error) in ("version", "duplicate")
     return 409 if conflict else 200
 
@@ -90,12 +82,12 @@ def _status(error: ValidationError) -> int:
 def _failed(request, search_id: int, error: ValidationError, name: str, form):
     """The page again after a service refused: a state that no longer allows the action is
     said on top (its form may be gone), an input error next to its field."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     if isinstance(error, services.SearchRefused):
         messages.error(request, " ".join(error.messages))
         return _detail_page(request, search, 409)
-    _add_errors(form, error)
-    return _detail_page(request, search, _status(error), **{name: form})
+    add_errors(form, error)
+    return _detail_page(request, search, error_status(error), **{name: form})
 
 
 def _detail_url(search, anchor: str = "") -> str:
@@ -157,8 +149,8 @@ def _open_page(request, *, person, saisine=None):
                 request=request,
             )
         except ValidationError as error:
-            _add_errors(form, error)
-            status, code = _status(error), _code(error)
+            add_errors(form, error)
+            status, code = error_status(error), _code(error)
         else:
             messages.success(
                 request,
@@ -301,14 +293,14 @@ def _detail_page(request, search: MTSearch, status: int = 200, **forms):
 @access(*STAFF)
 @require_GET
 def search_detail(request, search_id: int):
-    return _detail_page(request, _search(request, search_id))
+    return _detail_page(request, search_of(request, search_id))
 
 
 @access(*STAFF)
 @require_POST
 def search_update(request, search_id: int):
     """The preferences and the priority (version-checked)."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     form = PreferencesUpdateForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, search, preferences_form=form)
@@ -330,7 +322,7 @@ def search_update(request, search_id: int):
 @require_POST
 def search_wave(request, search_id: int):
     """Ask the next best candidates by e-mail (the page said which wave it was at)."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     if request.POST.get("wave") != str(search.wave):
         messages.info(request, _("Une vague vient d'être envoyée : voici la recherche à jour."))
         return redirect(_detail_url(search, "sollicitations"))
@@ -365,7 +357,7 @@ def search_wave(request, search_id: int):
 @require_POST
 def search_choice(request, search_id: int):
     """The person's answer to the GP who accepted."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     form = ChoiceForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, search, choice_form=form)
@@ -392,7 +384,7 @@ def search_choice(request, search_id: int):
 @require_POST
 def search_declared(request, search_id: int):
     """The outcome: the person declared the GP as médecin traitant."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     form = DeclaredForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, search, declared_form=form)
@@ -413,7 +405,7 @@ def search_declared(request, search_id: int):
 @require_POST
 def search_close(request, search_id: int):
     """End the search without a médecin traitant."""
-    search = _search(request, search_id)
+    search = search_of(request, search_id)
     form = CloseForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, search, close_form=form)

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from parcours.accounts.access import access
 from parcours.accounts.models import Role
+from parcours.lib.forms import add_errors
 from parcours.territory.selectors import territory_commune_choices
 
 from . import selectors, services
@@ -20,15 +21,6 @@ EDITORS = (Role.COORDINATOR, Role.ADMINISTRATOR)
 
 def _reader(request) -> dict:
     return {"user": request.user, "organisation": request.organisation, "request": request}
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's errors next to their fields; those of fields the form lacks on top."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @access(*EDITORS)
@@ -55,7 +47,7 @@ def person_create(request):
                     organisation=request.organisation, by=request.user, data=data, request=request
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_errors(form, error)
             else:
                 messages.success(request, _("La fiche de la personne est créée."))
                 return redirect("people:person-detail", person.pk)
@@ -87,7 +79,7 @@ def person_edit(request, person_id: int):
                 request=request,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, _("Les modifications sont enregistrées."))
             return redirect("people:person-detail", person.pk)
@@ -126,7 +118,7 @@ def person_merge_confirm(request, person_id: int, other_id: int):
         try:
             services.person_merge(keep=keep, merged=merged, by=request.user, request=request)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(
                 request,
@@ -156,7 +148,7 @@ def consent_create(request, person_id: int):
                 request=request,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, _("Le consentement est enregistré."))
             return redirect("people:person-detail", person.pk)

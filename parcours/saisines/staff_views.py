@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from parcours.accounts.access import access
 from parcours.accounts.models import Role
+from parcours.lib.forms import add_errors
 from parcours.people import selectors as people_selectors
 
 from . import complexity, selectors, services, staff_selectors, staff_services
@@ -55,15 +56,6 @@ def _saisine(request, saisine_id: int):
     return selectors.saisine_get(
         organisation=request.organisation, saisine_id=saisine_id, user=request.user, request=request
     )
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's errors next to their fields; the others on top of the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _status(error: ValidationError) -> int:
@@ -118,7 +110,7 @@ def quick_entry(request):
                 request=request,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(
                 request, _("Saisine %(reference)s enregistrée.") % {"reference": saisine.reference}
@@ -184,7 +176,7 @@ def saisine_note(request, saisine_id: int):
                 saisine=saisine, by=request.user, text=form.cleaned_data["text"], request=request
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
         else:
             messages.success(request, _("Note ajoutée."))
             return redirect(reverse("saisines:saisine-detail", args=[saisine.pk]) + "#historique")
@@ -241,7 +233,7 @@ def saisine_close(request, saisine_id: int):
                 request=request,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return _detail_page(
                 request, _saisine(request, saisine_id), _status(error), close_form=form
             )
@@ -294,7 +286,7 @@ def orientation_record(request, orientation_id: int):
                 request=request,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             status = _status(error)
         else:
             messages.success(request, _("Réponse enregistrée."))
@@ -423,7 +415,7 @@ def saisine_identify(request, saisine_id: int):
             saisine=saisine, by=request.user, data=form.person_data(), request=request
         )
     except ValidationError as error:
-        _add_errors(form, error)
+        add_errors(form, error)
         return _triage_page(
             request,
             _saisine(request, saisine_id),
@@ -471,7 +463,7 @@ def saisine_screen(request, saisine_id: int):
                 saisine=saisine, by=request.user, scores=form.scores(), request=request
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
             return _triage_page(
                 request, _saisine(request, saisine_id), _status(error), complexity_form=form
             )
@@ -534,7 +526,7 @@ def saisine_decide(request, saisine_id: int):
     try:
         _decide(request, saisine, decision, form)
     except ValidationError as error:
-        _add_errors(form, error)
+        add_errors(form, error)
         return _triage_page(request, _saisine(request, saisine_id), _status(error), **{name: form})
     messages.success(request, DECIDED[decision])
     if decision == Decision.MT_SEARCH:  # the matching module opens the search (by URL name)
@@ -562,7 +554,7 @@ def saisine_orient(request, saisine_id: int):
             request=request,
         )
     except ValidationError as error:
-        _add_errors(form, error)
+        add_errors(form, error)
         return _triage_page(
             request, _saisine(request, saisine_id), _status(error), orientation_form=form
         )
