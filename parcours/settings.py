@@ -319,6 +319,8 @@ MATCHING_WIDER_DAYS = envint("MATCHING_WIDER_DAYS", 7)
 MATCHING_IPA_DAYS = envint("MATCHING_IPA_DAYS", 30)
 MATCHING_LINK_DAYS = envint("MATCHING_LINK_DAYS", 7)
 MATCHING_BULLETIN_DAYS = envint("MATCHING_BULLETIN_DAYS", 14)
+# A GP's own availability declaration (his page) is valid MATCHING_DECLARATION_MONTHS months.
+MATCHING_DECLARATION_MONTHS = envint("MATCHING_DECLARATION_MONTHS", 6)
 
 # --- Internationalisation ------------------------------------------------------------------
 LANGUAGE_CODE = "fr"

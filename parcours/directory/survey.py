@@ -4,16 +4,16 @@ A coordinator launches a survey (``survey_launch``): every GP of the territory w
 practice situation has an e-mail gets a ``SurveyRequest`` and a message with three signed
 links (now / within 6 months / no). A link opens a confirmation page; only its button
 (POST) records the answer (``survey_answer``), because mail scanners open links before
-people do. The answer becomes the GP's ``Availability`` for ``validity_months`` months.
-Until the survey closes, the same link changes the answer. ``survey_remind_due`` (the
-periodic job) reminds those who have not answered.
+people do. The answer becomes the GP's ``Availability`` for ``validity_months`` months
+(``availability.availability_declare``, source: survey). Until the survey closes, the same
+link changes the answer. ``survey_remind_due`` (the periodic job) reminds those who have not
+answered.
 
 Tokens are signed (``django.core.signing``, salted) and hold only the request id and the
 answer the link carries; they are valid until the survey's ``closes_on`` (inclusive, in
 Europe/Paris). No personal data in URLs, subjects or logs.
 """
 
-import calendar
 import datetime
 import logging
 from dataclasses import dataclass
@@ -38,6 +38,11 @@ from parcours.audit.models import Action
 from parcours.audit.services import audit_log
 from parcours.territory.selectors import territory_commune_choices
 
+# AGE_GROUPS, MAX_CAPACITY and add_months moved to availability.py; still importable here.
+from .availability import AGE_GROUPS as AGE_GROUPS
+from .availability import MAX_CAPACITY as MAX_CAPACITY
+from .availability import add_months as add_months
+from .availability import availability_record
 from .models import (
     Availability,
     AvailabilitySurvey,
@@ -59,25 +64,7 @@ GP_SAVOIR_FAIRE_CODES = (
     "SM26",  # Qualifié en médecine générale
 )
 
-AGE_GROUPS = (
-    ("children", gettext_lazy("Enfants (moins de 16 ans)")),
-    ("adults", gettext_lazy("Adultes")),
-    ("seniors", gettext_lazy("Personnes âgées (70 ans et plus)")),
-)
-MAX_CAPACITY = 5000
-
 Accepting = Availability.Accepting
-
-
-# --- Dates ---------------------------------------------------------------------------------
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """The same day ``months`` later (the month's last day when it has fewer days)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    last_day = calendar.monthrange(year, month)[1]
-    return day.replace(year=year, month=month, day=min(day.day, last_day))
 
 
 def survey_is_open(survey: AvailabilitySurvey, today: datetime.date | None = None) -> bool:
@@ -489,21 +476,12 @@ def survey_answer(
     home_visits: bool = False,
     request=None,
 ) -> Availability:
-    """Record the GP's answer as their ``Availability`` (source: survey).
+    """Record the GP's answer as their ``Availability`` (``availability_declare``, source:
+    survey), declared today, valid the survey's ``validity_months``.
 
-    Declared today, expires ``validity_months`` later. Idempotent: the same answer again
-    changes nothing (and writes no audit event); another answer before closing replaces it.
+    Idempotent: the same answer again changes nothing (and writes no audit event); another
+    answer before closing replaces it.
     """
-    if answer not in Accepting.values:
-        raise ValidationError(_("Choisissez une réponse."))
-    if answer == Accepting.NO:
-        capacity, age_groups, home_visits = None, [], False
-    if capacity is not None and not 1 <= capacity <= MAX_CAPACITY:
-        raise ValidationError(_("Le nombre de patients va de 1 à %(max)s.") % {"max": MAX_CAPACITY})
-    known = [value for value, _label in AGE_GROUPS]
-    if any(group not in known for group in age_groups):
-        raise ValidationError(_("Tranche d'âge inconnue."))
-    age_groups = [group for group in known if group in age_groups]
     organisation = survey_request.organisation
     with scope(organisation=organisation), transaction.atomic():
         # Serialise two answers to the same request (double click, two tabs).
@@ -512,53 +490,27 @@ def survey_answer(
             .select_related("survey")
             .get(pk=survey_request.pk, organisation=organisation)
         )
-        today = timezone.localdate()
-        if not survey_is_open(locked.survey, today):
+        if not survey_is_open(locked.survey):
             raise ValidationError(INVALID_LINK)
-        values = {
-            "accepting": answer,
-            "capacity": capacity,
-            "age_groups": age_groups,
-            "home_visits": bool(home_visits),
-            "declared_on": today,
-            "expires_on": add_months(today, locked.survey.validity_months),
-            "declared_by": None,
-            "source": Source.SURVEY,
-        }
-        availability = Availability.objects.filter(
-            organisation=organisation, professional_id=locked.professional_id
-        ).first()
-        unchanged = (
-            availability is not None
-            and locked.answered_at is not None
-            and (locked.answer, locked.capacity) == (answer, capacity)
-            and all(getattr(availability, name) == value for name, value in values.items())
-        )
-        if unchanged:
-            return availability
-        created = availability is None
-        if created:
-            availability = Availability(
-                organisation=organisation, professional_id=locked.professional_id
-            )
-        for name, value in values.items():
-            setattr(availability, name, value)
-        availability.full_clean()
-        availability.save()
-        SurveyRequest.objects.filter(pk=locked.pk).update(
-            answer=answer, capacity=capacity, answered_at=timezone.now()
-        )
-        audit_log(
-            action=Action.CREATE if created else Action.UPDATE,
-            request=request,
+        availability, changed = availability_record(
             organisation=organisation,
-            obj=availability,
-            details={
-                "survey_request": locked.pk,
-                "accepting": answer,
-                "capacity": capacity,
-                "expires_on": values["expires_on"].isoformat(),
-            },
+            professional=locked.professional_id,
+            accepting=answer,
+            capacity=capacity,
+            age_groups=age_groups,
+            home_visits=home_visits,
+            validity_months=locked.survey.validity_months,
+            source=Source.SURVEY,
+            request=request,
+            audit_details={"survey_request": locked.pk},
         )
-        survey_request.refresh_from_db()
+        answered = locked.answered_at is not None and (locked.answer, locked.capacity) == (
+            answer,
+            availability.capacity,
+        )
+        if changed or not answered:
+            SurveyRequest.objects.filter(pk=locked.pk).update(
+                answer=answer, capacity=availability.capacity, answered_at=timezone.now()
+            )
+            survey_request.refresh_from_db()
     return availability

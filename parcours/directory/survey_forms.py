@@ -6,8 +6,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .availability import AGE_GROUPS, MAX_CAPACITY
 from .models import Availability
-from .survey import AGE_GROUPS, MAX_CAPACITY
 
 DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d"]  # French first; ISO from date pickers
 

@@ -3,6 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from parcours.directory.availability import AGE_GROUPS, MAX_CAPACITY
+from parcours.directory.models import Availability
+
 from .models import DeclineReason
 
 
@@ -31,6 +34,47 @@ class GPAnswerForm(forms.Form):
         if data.get("answer") == self.DECLINE and not data.get("reason"):
             self.add_error("reason", _("Choisissez un motif."))
         return data
+
+
+class GPAvailabilityForm(forms.Form):
+    """The GP declares (or updates) how many new patients he can take."""
+
+    prefix = "disponibilite"
+
+    accepting = forms.ChoiceField(
+        label=_("Acceptez-vous de nouveaux patients comme médecin traitant ?"),
+        choices=Availability.Accepting.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choisissez une réponse.")},
+    )
+    capacity = forms.IntegerField(
+        label=_("Combien de nouveaux patients pouvez-vous accueillir ?"),
+        required=False,
+        min_value=1,
+        max_value=MAX_CAPACITY,
+        help_text=_("Si vous acceptez : un nombre approximatif suffit. Facultatif."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    age_groups = forms.MultipleChoiceField(
+        label=_("Âges que vous acceptez"),
+        required=False,
+        choices=AGE_GROUPS,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Facultatif : ne cochez rien si tous les âges conviennent."),
+    )
+    home_visits = forms.BooleanField(label=_("Je fais des visites à domicile"), required=False)
+
+    @classmethod
+    def initial_from(cls, availability) -> dict:
+        """The current declaration, to start from."""
+        if availability is None:
+            return {}
+        return {
+            "accepting": availability.accepting,
+            "capacity": availability.capacity,
+            "age_groups": availability.age_groups,
+            "home_visits": availability.home_visits,
+        }
 
 
 class AccountLinkForm(forms.Form):

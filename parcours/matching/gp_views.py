@@ -3,6 +3,8 @@
 - ``gp_home``: for a user linked to a directory GP (``ProfessionalAccount``), the requests
   waiting for his answer (anonymous, as in the e-mail), his new patients with the bulletin
   while it is shared, and his availability declaration with its expiry.
+- ``gp_availability`` (POST): he declares or updates his availability (the pool of the
+  search), valid ``MATCHING_DECLARATION_MONTHS`` months (``availability_declare``).
 - ``gp_answer`` (POST): the same answer as the e-mail's links, through the same services;
   only for a request sent to him.
 - ``gp_bulletin``: the full bulletin of a patient he accepted, for
@@ -15,7 +17,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -23,12 +27,14 @@ from django.views.decorators.http import require_GET, require_POST
 from parcours.accounts.access import access
 from parcours.accounts.models import Role
 from parcours.accounts.selectors import membership_list
-from parcours.directory.survey import AGE_GROUPS
+from parcours.directory.availability import AGE_GROUPS, availability_declare
+from parcours.directory.models import Source
+from parcours.lib.forms import add_errors
 from parcours.saisines.public_forms import REQUEST_LABELS
 
 from . import professional_accounts as accounts
 from . import selectors, services
-from .gp_forms import AccountLinkForm, AccountUnlinkForm, GPAnswerForm
+from .gp_forms import AccountLinkForm, AccountUnlinkForm, GPAnswerForm, GPAvailabilityForm
 from .link_views import answer_state
 from .messages import anonymous_facts
 from .models import MTSearch, Priority
@@ -40,8 +46,9 @@ def _answer_form(solicitation, data=None) -> GPAnswerForm:
     return GPAnswerForm(data, prefix=f"d{solicitation.pk}")
 
 
-def _home_context(request, professional, *, bound=None) -> dict:
-    """The GP's page; ``bound``: a request's answer form shown again with its errors."""
+def _home_context(request, professional, *, bound=None, availability_form=None) -> dict:
+    """The GP's page; ``bound``: a request's answer form shown again with its errors,
+    ``availability_form``: his declaration shown again with its errors."""
     organisation = request.organisation
     requests = [
         {
@@ -70,6 +77,9 @@ def _home_context(request, professional, *, bound=None) -> dict:
         "age_groups": [AGE_GROUP_LABELS.get(code, code) for code in availability.age_groups]
         if availability
         else [],
+        "availability_form": availability_form
+        or GPAvailabilityForm(initial=GPAvailabilityForm.initial_from(availability)),
+        "declaration_months": settings.MATCHING_DECLARATION_MONTHS,
         "link_days": settings.MATCHING_LINK_DAYS,
         "bulletin_days": settings.MATCHING_BULLETIN_DAYS,
     }
@@ -82,6 +92,54 @@ def gp_home(request):
     if professional is None:
         return render(request, "matching/gp_home.html", {"professional": None})
     return render(request, "matching/gp_home.html", _home_context(request, professional))
+
+
+@access(Role.PROFESSIONAL)
+@require_POST
+def gp_availability(request):
+    professional = selectors.professional_for_user(request.user)
+    if professional is None:
+        messages.error(request, str(NOT_LINKED))
+        return redirect("matching:gp-home")
+    form = GPAvailabilityForm(request.POST)
+    if form.is_valid():
+        try:
+            availability = availability_declare(
+                organisation=request.organisation,
+                professional=professional,
+                validity_months=settings.MATCHING_DECLARATION_MONTHS,
+                source=Source.PROFESSIONAL,
+                by=request.user,
+                request=request,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            add_errors(form, error)
+        else:
+            messages.success(request, _declared_message(availability))
+            return redirect(reverse("matching:gp-home") + "#disponibilite")
+    context = _home_context(request, professional, availability_form=form)
+    return render(request, "matching/gp_home.html", context, status=200)
+
+
+NOT_LINKED = gettext_lazy(
+    "Votre compte n'est pas encore relié à votre fiche de médecin dans l'annuaire : "
+    "demandez à l'équipe de coordination de le relier à votre numéro RPPS, puis déclarez "
+    "votre disponibilité."
+)
+
+
+def _declared_message(availability) -> str:
+    expires = date_format(availability.expires_on, "SHORT_DATE_FORMAT")
+    if availability.accepting == availability.Accepting.NO:
+        return _(
+            "C'est noté : vous n'acceptez pas de nouveaux patients pour le moment. "
+            "Cette déclaration est valable jusqu'au %(date)s."
+        ) % {"date": expires}
+    return _(
+        "Votre disponibilité est enregistrée, valable jusqu'au %(date)s : vous pouvez "
+        "recevoir des demandes de nouveaux patients."
+    ) % {"date": expires}
 
 
 STATE_MESSAGES = {
@@ -129,17 +187,9 @@ def gp_answer(request, solicitation_id: int):
             messages.success(request, _record(request, solicitation, form))
             return redirect("matching:gp-home")
         except ValidationError as error:
-            _add_errors(form, error)
+            add_errors(form, error)
     context = _home_context(request, professional, bound=form)
     return render(request, "matching/gp_home.html", context, status=200)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @access(Role.PROFESSIONAL)
@@ -186,7 +236,7 @@ def professional_accounts(request):
                 request=request,
             )
         except ValidationError as error:
-            _add_errors(link_form, error)
+            add_errors(link_form, error)
         else:
             messages.success(request, _("Le compte est lié au médecin."))
             return redirect("matching:professional-accounts")

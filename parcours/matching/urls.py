@@ -33,6 +33,7 @@ urlpatterns = [
     path("chiffres/", escalation_views.figures, name="figures"),
     # The GP's own pages (gp_views.py) and the administrator's account linking.
     path("mon-espace/", gp_views.gp_home, name="gp-home"),
+    path("mon-espace/disponibilite/", gp_views.gp_availability, name="gp-availability"),
     path("mon-espace/demandes/<int:solicitation_id>/", gp_views.gp_answer, name="gp-answer"),
     path(
         "mon-espace/patients/<int:search_id>/bulletin/",

@@ -115,6 +115,7 @@ MATRIX = {
     # bulletin); administrators link accounts to directory GPs.
     "matching:gp-home": (302, 403, 403, 403, 200, 403),
     "matching:gp-answer": (302, 403, 403, 403, 405, 403),  # POST only
+    "matching:gp-availability": (302, 403, 403, 403, 405, 403),  # POST only
     "matching:gp-bulletin": (302, 403, 403, 403, 404, 403),
     "matching:professional-accounts": (302, 403, 403, 200, 403, 403),
     # Public saisine forms (per organisation slug), their confirmation, the requester's
@@ -148,10 +149,10 @@ MATRIX = {
     "directory:import-detail": (302, 403, 403, 200, 403, 403),
     "directory:import-progress": (302, 403, 403, 200, 403, 403),
     "directory:import-report": (302, 403, 403, 200, 403, 403),
-    "api:openapi-json":                 (200, 200, 200, 200, 200, 200),
-    "api:annuaire-search":              (200, 200, 200, 200, 200, 200),  # public data only
-    "api:annuaire-map":                 (422, 422, 422, 422, 422, 422),  # bbox is required
-    "api:api-root":                     (404, 404, 404, 404, 404, 404),  # no docs page (CDN)
+    "api:openapi-json": (200, 200, 200, 200, 200, 200),
+    "api:annuaire-search": (200, 200, 200, 200, 200, 200),  # public data only
+    "api:annuaire-map": (422, 422, 422, 422, 422, 422),  # bbox is required
+    "api:api-root": (404, 404, 404, 404, 404, 404),  # no docs page (CDN)
     # The person: coordinators and administrators; managers see figures only; professionals
     # and partners will reach a person through the cercle de soins (not yet).
     "people:person-list": (302, 200, 403, 200, 403, 403),
