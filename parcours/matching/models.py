@@ -126,6 +126,8 @@ class MTSearch(models.Model):
     )
     person_choice_at = models.DateTimeField(null=True, blank=True)
     declared_on = models.DateField(_("médecin traitant déclaré le"), null=True, blank=True)
+    # GPs who accepted but whom the person did not want: never proposed again in this search.
+    refused_professionals = models.JSONField(default=list, blank=True)
     # IPA route
     ipa_name = models.CharField(_("IPA"), max_length=200, blank=True)
     ipa_visit_on = models.DateField(_("visite d'évaluation le"), null=True, blank=True)

@@ -152,7 +152,7 @@ def _not_to_call(search: MTSearch, calls: dict[int, list[Call]]) -> set[int]:
     }
     if search.accepted_professional_id:
         answered.add(search.accepted_professional_id)
-    return answered
+    return answered | set(search.refused_professionals or ())
 
 
 def situation_phones(professional_ids) -> dict[int, list[str]]:

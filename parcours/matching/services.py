@@ -347,7 +347,8 @@ def search_update(*, search: MTSearch, by, data: dict, version: int, request=Non
 
 
 def asked_professionals(search: MTSearch) -> set[int]:
-    """GPs already asked in this search by e-mail, or who answered on the phone."""
+    """GPs already asked in this search by e-mail, who answered on the phone, or whom the
+    person did not want."""
     asked = set(
         Solicitation.objects.filter(search=search).values_list("professional_id", flat=True)
     )
@@ -356,7 +357,7 @@ def asked_professionals(search: MTSearch) -> set[int]:
             search=search, outcome__in=[Call.Outcome.REFUSED, Call.Outcome.ACCEPTED]
         ).values_list("professional_id", flat=True)
     )
-    return asked
+    return asked | set(search.refused_professionals or ())
 
 
 def search_ranking(
@@ -780,6 +781,8 @@ def person_choice_record(
                 accepted_professional=None,
                 accepted_at=None,
                 accepted_via="",
+                follow_up_mode="",
+                refused_professionals=sorted({*locked.refused_professionals, professional.pk}),
                 stage_started_at=now,
                 version=F("version") + 1,
             )

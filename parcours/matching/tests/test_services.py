@@ -13,7 +13,7 @@ from django_scopes import scope, scopes_disabled
 
 from parcours.audit.models import Action, AuditEvent
 from parcours.directory.models import Availability
-from parcours.matching import services
+from parcours.matching import selectors, services
 from parcours.matching.models import (
     Call,
     FollowUp,
@@ -647,3 +647,31 @@ def test_closing_needs_a_reason_and_a_running_search(org_a, claire, gps):
     with pytest.raises(services.SearchRefused) as raised:
         services.search_close(search=search, by=claire, reason="Encore.")
     assert "close sans médecin traitant" in raised.value.message
+
+
+def test_a_gp_proposed_by_the_ipa_and_refused_by_the_person_is_not_asked_again(
+    org_a, claire, gps, settings
+):
+    settings.MATCHING_WAVE_SIZE = 1
+    search = open_search(org_a, adult(org_a, ald=["8"]), by=claire)
+    services.ipa_record(
+        search=search,
+        by=claire,
+        ipa_name="Isabelle IPA",
+        visit_on=datetime.date.today(),
+        evaluation="Évaluation faite.",
+    )
+    services.ipa_propose(
+        search=reload(search), by=claire, professional=gps[0], follow_up_mode="shared"
+    )
+    services.person_choice_record(
+        search=reload(search), by=claire, choice="refused", reason="Ne lui convient pas."
+    )
+    search = reload(search)
+    assert search.refused_professionals == [gps[0].pk]
+    assert search.follow_up_mode == ""
+    [asked] = services.wave_send(search=search, by=claire)
+    assert asked.professional_id == gps[1].pk
+    with scope(organisation=org_a):
+        called = {line.candidate.professional_id for line in selectors.call_round(search)}
+    assert gps[0].pk not in called
