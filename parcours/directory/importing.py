@@ -8,12 +8,14 @@ so a run interrupted between batches is completed, without duplicates, by runnin
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from queue import Empty, Queue
 from typing import IO, TypeVar
 
 from django.db import connection, models
@@ -102,6 +104,48 @@ def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """The items, computed by a thread of their own up to ``depth`` items ahead.
+
+    For a file's parsing (pure Python, no database): it then runs while the import waits on
+    the database, which releases the interpreter (PostgreSQL's answer; SQLite's work in C),
+    so the two overlap on a machine with two cores. An error of the parsing is raised
+    here, at the item where it happened; leaving early stops the thread.
+    """
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                queue.put((item, None))
+                if stop.is_set():
+                    return
+            queue.put((end, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            queue.put((end, error))
+
+    thread = threading.Thread(target=produce, name="import-parser", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if item is end:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting for room
+            try:
+                queue.get(timeout=0.05)
+            except Empty:
+                pass
+        thread.join()
 
 
 def count_lines(path: Path) -> int:

@@ -13,6 +13,7 @@ carry their visibility: the public annuaire shows only the public ones.
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -42,6 +43,22 @@ class Circle(models.TextChoices):
     HOUSING = "housing", _("Hébergement / logement")
 
 
+# Indexes of the national tables. Each index costs every row an import writes, so they are
+# declared where a query needs them and not more (docs/performance.md):
+# - no index on ``is_active`` (nearly every row is active: a filter on it reads the table);
+# - ``checked_by`` only where it is set (a hand check): imported rows have none, and deleting
+#   a user still finds the rows that name them;
+# - identifiers and codes indexed through Meta rather than ``unique=True``/``db_index=True``,
+#   for which Django also adds a ``varchar_pattern_ops`` copy on PostgreSQL (LIKE 'x%'): no
+#   query searches them by prefix.
+
+
+def _checked_by_index(name: str) -> models.Index:
+    return models.Index(
+        fields=["checked_by"], condition=Q(checked_by__isnull=False), name=f"{name}_checked_by"
+    )
+
+
 class Fresh(models.Model):
     """When, by whom and from which source an entry was last checked."""
 
@@ -54,8 +71,9 @@ class Fresh(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("vérifié par"),
+        db_index=False,  # a partial index per model (see _checked_by_index)
     )
-    is_active = models.BooleanField(_("actif"), default=True, db_index=True)
+    is_active = models.BooleanField(_("actif"), default=True)
 
     class Meta:
         abstract = True
@@ -73,6 +91,7 @@ class Located(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("commune"),
+        db_index=False,  # indexed in each model's Meta (no pattern copy on PostgreSQL)
     )
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
     longitude = models.FloatField(_("longitude"), null=True, blank=True)
@@ -107,24 +126,28 @@ class Professional(Fresh):
         MALE = "M", _("Homme")
         UNKNOWN = "", _("Non renseigné")
 
-    rpps = models.CharField(_("identifiant RPPS"), max_length=11, unique=True)
+    rpps = models.CharField(_("identifiant RPPS"), max_length=11)  # unique: see Meta
     civility_code = models.CharField(_("code civilité"), max_length=4, blank=True)
     civility = models.CharField(_("civilité"), max_length=30, blank=True)
     last_name = models.CharField(_("nom d'exercice"), max_length=150)
     first_name = models.CharField(_("prénom d'exercice"), max_length=150, blank=True)
     sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices, blank=True)
-    profession_code = models.CharField(_("code profession"), max_length=4, db_index=True)
+    profession_code = models.CharField(_("code profession"), max_length=4)
     profession = models.CharField(_("profession"), max_length=100)
-    savoir_faire_code = models.CharField(
-        _("code savoir-faire"), max_length=10, blank=True, db_index=True
-    )
+    savoir_faire_code = models.CharField(_("code savoir-faire"), max_length=10, blank=True)
     savoir_faire = models.CharField(_("savoir-faire"), max_length=200, blank=True)
     languages = models.JSONField(_("langues parlées"), default=list, blank=True)  # ISO 639-1
 
     class Meta:
         verbose_name = _("professionnel de santé")
         verbose_name_plural = _("professionnels de santé")
-        indexes = [models.Index(fields=["last_name", "first_name"])]
+        constraints = [models.UniqueConstraint(fields=["rpps"], name="professional_unique_rpps")]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"]),
+            models.Index(fields=["profession_code"], name="professional_profession"),
+            models.Index(fields=["savoir_faire_code"], name="professional_savoir_faire"),
+            _checked_by_index("professional"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -133,19 +156,16 @@ class Professional(Fresh):
 class Structure(Fresh, Located, Contactable):
     """An establishment (FINESS ET) or a practice place met in the RPPS."""
 
-    finess_et = models.CharField(
-        _("FINESS établissement"), max_length=9, null=True, blank=True, unique=True
-    )
-    finess_ej = models.CharField(
-        _("FINESS entité juridique"), max_length=9, blank=True, db_index=True
-    )
-    siret = models.CharField(_("SIRET"), max_length=14, blank=True, db_index=True)
+    # Unique (see Meta): the FINESS number, and the RPPS's structure identifier.
+    finess_et = models.CharField(_("FINESS établissement"), max_length=9, null=True, blank=True)
+    finess_ej = models.CharField(_("FINESS entité juridique"), max_length=9, blank=True)
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
     rpps_structure_id = models.CharField(  # "Identifiant technique de la structure" in the RPPS
-        _("identifiant technique RPPS"), max_length=40, null=True, blank=True, unique=True
+        _("identifiant technique RPPS"), max_length=40, null=True, blank=True
     )
     name = models.CharField(_("nom"), max_length=300)
     long_name = models.CharField(_("raison sociale longue"), max_length=300, blank=True)
-    category_code = models.CharField(_("code catégorie"), max_length=4, blank=True, db_index=True)
+    category_code = models.CharField(_("code catégorie"), max_length=4, blank=True)
     category = models.CharField(_("catégorie"), max_length=200, blank=True)
     aggregate_category_code = models.CharField(
         _("code catégorie agrégée"), max_length=4, blank=True
@@ -154,7 +174,20 @@ class Structure(Fresh, Located, Contactable):
 
     class Meta:
         verbose_name = _("structure")
-        indexes = [models.Index(fields=["latitude", "longitude"])]
+        constraints = [
+            models.UniqueConstraint(fields=["finess_et"], name="structure_unique_finess_et"),
+            models.UniqueConstraint(
+                fields=["rpps_structure_id"], name="structure_unique_rpps_structure_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["latitude", "longitude"]),
+            models.Index(fields=["finess_ej"], name="structure_finess_ej"),
+            models.Index(fields=["siret"], name="structure_siret"),
+            models.Index(fields=["category_code"], name="structure_category"),
+            models.Index(fields=["commune"], name="structure_commune"),
+            _checked_by_index("structure"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -183,14 +216,22 @@ class PracticeSituation(Fresh, Located, Contactable):
         related_name="situations",
         verbose_name=_("structure"),
     )
-    # A stable key of the RPPS row (professional + structure + address), for idempotent upserts.
-    source_key = models.CharField(_("clé source"), max_length=64, unique=True)
+    # A stable key of the RPPS row (professional + structure + address), for idempotent upserts
+    # (unique: see Meta).
+    source_key = models.CharField(_("clé source"), max_length=64)
     mode = models.CharField(_("mode d'exercice"), max_length=1, choices=Mode.choices, blank=True)
     place_name = models.CharField(_("nom du lieu d'exercice"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("situation d'exercice")
-        indexes = [models.Index(fields=["latitude", "longitude"])]
+        constraints = [
+            models.UniqueConstraint(fields=["source_key"], name="situation_unique_source_key")
+        ]
+        indexes = [
+            models.Index(fields=["latitude", "longitude"]),
+            models.Index(fields=["commune"], name="situation_commune"),
+            _checked_by_index("situation"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.professional_id} @ {self.place_name or self.address}"
@@ -243,6 +284,10 @@ class Service(Fresh, Located, Contactable):
 
     class Meta:
         verbose_name = _("service")
+        indexes = [
+            models.Index(fields=["commune"], name="service_commune"),
+            _checked_by_index("service"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "external_id"],
@@ -356,7 +401,7 @@ class SearchEntry(models.Model):
     )
     title = models.CharField(max_length=300)
     subtitle = models.CharField(max_length=300, blank=True)
-    sort_key = models.CharField(max_length=300, db_index=True)
+    sort_key = models.CharField(max_length=300)  # indexed in Meta
     text = models.TextField()
     profession_code = models.CharField(max_length=4, blank=True)
     savoir_faire_code = models.CharField(max_length=10, blank=True)
@@ -364,8 +409,13 @@ class SearchEntry(models.Model):
     circle = models.CharField(max_length=20, blank=True)
     mode = models.CharField(max_length=1, blank=True)
     languages = models.JSONField(default=list, blank=True)
-    commune = models.ForeignKey(
-        "territory.Commune", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    commune = models.ForeignKey(  # indexed with the sort key (Meta)
+        "territory.Commune",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
@@ -375,13 +425,49 @@ class SearchEntry(models.Model):
             models.UniqueConstraint(fields=["kind", "ref_id"], name="searchentry_unique_kind_ref")
         ]
         indexes = [
+            models.Index(fields=["sort_key"], name="searchentry_sort_key"),
             models.Index(fields=["latitude", "longitude"]),
             models.Index(fields=["profession_code", "sort_key"]),
+            # "Near" searches of a profession: the entries of a disc, without the others'.
+            models.Index(
+                fields=["profession_code", "latitude", "longitude"],
+                name="searchentry_profession_place",
+            ),
             models.Index(fields=["commune", "sort_key"]),
+            # Facets with few entries each, walked in the sort order like the profession.
+            models.Index(fields=["savoir_faire_code", "sort_key"], name="searchentry_savoir_faire"),
+            models.Index(fields=["category_code", "sort_key"], name="searchentry_category"),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+
+class MapCell(models.Model):
+    """How many public entries of the search index lie in one cell of a global grid.
+
+    Cells of level ``k`` are 360/2^k degrees wide (``y``, ``x``: latitude and longitude
+    divided by that size, floored), with their entries' mean position. Written by
+    ``search.search_index_rebuild`` (and each refresh) for the whole directory (facet "")
+    and for each value of a facet held by many entries (a profession, a kind, a mode…), so
+    that a wide map viewport of such a search reads a few hundred cells instead of its
+    entries. Services (an organisation's own) are never counted here.
+    """
+
+    facet = models.CharField(max_length=20, blank=True)
+    value = models.CharField(max_length=20, blank=True)
+    level = models.PositiveSmallIntegerField()
+    y = models.IntegerField()
+    x = models.IntegerField()
+    count = models.PositiveIntegerField()
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["facet", "value", "level", "y", "x"], name="mapcell_cell")]
+
+    def __str__(self) -> str:
+        return f"{self.facet}={self.value} {self.level}/{self.y}/{self.x}: {self.count}"
 
 
 class SearchWord(models.Model):

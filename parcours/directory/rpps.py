@@ -12,8 +12,9 @@ One line is one activity of one professional. It becomes:
 - a ``Structure`` keyed by "Identifiant technique de la structure" when the row has one;
   a structure already known by its FINESS number (FINESS import) is linked, not duplicated,
   and only the RPPS import's own structures are updated from RPPS rows;
-- a ``PracticeSituation`` keyed by ``source_key``: the SHA-1 of the RPPS, the structure
-  identifier and the raw address cells, so a re-import updates the same row.
+- a ``PracticeSituation`` keyed by ``source_key``: the RPPS, then the first 29 hex digits of
+  the SHA-1 of the RPPS, the structure identifier and the raw address cells, so a re-import
+  updates the same row (beginning with the RPPS, keys come in file order: see _source_key).
 
 ``parse_rpps`` turns lines into rows or rejections (pure). ``rpps_import`` writes them in
 batches of ``BATCH_SIZE`` rows, each in one transaction: per batch, the existing rows of the
@@ -27,6 +28,7 @@ import codecs
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -43,6 +45,7 @@ from .importing import (
     ImportReport,
     Progress,
     Rejection,
+    ahead,
     batches,
     fast_commit,
     import_session,
@@ -392,8 +395,12 @@ def _identifier_reason(id_type: str, identifier: str) -> str:
 
 
 def _source_key(rpps: str, structure_id: str, address_cells: Iterable[str]) -> str:
+    """40 characters: the RPPS (11 digits), then 29 hex digits of a SHA-1 of the row's
+    identifying cells. An extraction lists each professional's rows together in RPPS order,
+    so new keys go to the end of the unique index instead of random places in it (which,
+    past a few hundred thousand rows, made most inserts read and write back a page)."""
     text = "\x1f".join((rpps, structure_id, *address_cells))
-    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return rpps + hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:29]
 
 
 # --- Import ------------------------------------------------------------------------------------
@@ -430,12 +437,15 @@ def rpps_import(
     with import_session():
         run = _Run(report=report, territory=territory)
         with path.open(encoding="utf-8-sig", newline="\n") as handle:
-            try:
-                for batch in batches(_read(parse_rpps(handle), report), batch_size):
-                    if not run.apply(batch):
-                        break
-                    if progress is not None:
-                        progress.update(report.read)
+            try:  # the file is parsed by a thread, while the batches are written
+                with closing(ahead(_batches(parse_rpps(handle), batch_size))) as parsed:
+                    for batch, lines, rejected in parsed:
+                        report.read += lines
+                        report.rejected.extend(rejected)
+                        if batch and not run.apply(batch):
+                            break
+                        if progress is not None:
+                            progress.update(report.read)
             except RppsFormatError as error:
                 report.error = f"Fichier refusé : {error} ; rien n'a été importé."
                 return report
@@ -465,14 +475,22 @@ def _check_utf8(path: Path) -> int:
     return lines + (last != b"\n")
 
 
-def _read(items: Iterator[RppsRow | RppsRejection], report: RppsImportReport):
-    """The rows; rejections go to the report (with the RPPS they name, if any)."""
+def _batches(items: Iterator[RppsRow | RppsRejection], size: int):
+    """(rows, lines read, rejections) per ``size`` rows; rejections name their RPPS, if any."""
+    rows: list[RppsRow] = []
+    rejected: list[RppsRejection] = []
+    lines = 0
     for item in items:
-        report.read += 1
+        lines += 1
         if isinstance(item, RppsRejection):
-            report.rejected.append(item)
-        else:
-            yield item
+            rejected.append(item)
+            continue
+        rows.append(item)
+        if len(rows) == size:
+            yield rows, lines, rejected
+            rows, rejected, lines = [], [], 0
+    if rows or rejected or lines:
+        yield rows, lines, rejected
 
 
 def _territory_codes(organisation) -> set[str]:

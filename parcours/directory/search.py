@@ -46,8 +46,8 @@ from .geocoding import geocode
 from .importing import batches, insert_rows
 from .models import (
     Availability,
+    MapCell,
     PracticeSituation,
-    Professional,
     SearchEntry,
     SearchWord,
     Service,
@@ -264,6 +264,8 @@ def search_index_refresh(*, kind: str, ids: Iterable[int] | None = None) -> int:
     with transaction.atomic():
         stale.delete()
         created = _write(_entries(kind, ids))[kind]
+        if kind != SearchEntry.Kind.SERVICE:  # services are never in the public cells
+            map_cells_fill()
     if ids is None:  # a whole kind: the planner's statistics change
         _analyse()
     return created
@@ -284,8 +286,108 @@ def search_index_rebuild() -> dict[str, int]:
         SearchEntry.objects.all().delete()
         streams = [_entries(kind) for kind in SearchEntry.Kind.values]
         counts = _write(heapq.merge(*streams, key=itemgetter("sort_key")))
+        map_cells_fill()
     _analyse()
     return counts
+
+
+# Pre-counted map cells (``MapCell``): the public entries per cell of global grids of
+# 360/2^k degrees, at the levels of MAP_CELL_LEVELS, for the whole directory and for each
+# value of MAP_CELL_FACETS that more than MAP_EXACT_LIMIT entries have (a smaller result
+# set never needs a grid: a viewport of it is clustered exactly). Counted at the finest
+# level, whose cells nest in the coarser ones. A level is kept only where a viewport can
+# hold more than MAP_EXACT_LIMIT entries of the result set: a viewport needing level k
+# spans about 25 x 16 cells of it, so it meets at most 3 x 2 cells of level k - 4, and the
+# level is kept when six of its densest such cell exceed the limit. A search with at most
+# one of these filters (and nothing else) then answers a wide viewport from a few hundred
+# cells, without reading its entries.
+MAP_CELL_LEVELS = (0, 2, 4, 6, 8, 10, 12, 14, 16)
+MAP_CELL_FACET_FINEST = 14  # the finest level kept for a facet value (16: the whole directory)
+MAP_CELL_FACETS = ("kind", "profession_code", "savoir_faire_code", "category_code", "mode")
+
+
+def map_cells_fill() -> int:
+    """Count the cells again (in the index's transaction); how many were written."""
+    MapCell.objects.all().delete()
+    public = SearchEntry.objects.filter(
+        organisation__isnull=True, latitude__isnull=False, longitude__isnull=False
+    ).order_by()
+    fields = (*MAP_CELL_FACETS, "latitude", "longitude")
+    if connection.vendor == "postgresql":  # a hash aggregate
+        positions = public.values_list(*fields).annotate(n=Count("id")).iterator(10_000)
+    else:  # counting in Python beats SQLite's sort of every row
+        counted = Counter(public.values_list(*fields).iterator(chunk_size=10_000))
+        positions = ((*row, n) for row, n in counted.items())
+    written = 0
+    for (facet, value), cells in _finest_cells(positions).items():
+        levels = _cell_levels(cells, MAP_CELL_FACET_FINEST if facet else MAP_CELL_LEVELS[-1])
+        if facet and not levels:
+            continue
+        for level, coarse in levels:
+            for batch in batches(coarse.items(), 5_000):
+                insert_rows(MapCell, [_cell(facet, value, level, *cell) for cell in batch])
+            written += len(coarse)
+    return written
+
+
+def _finest_cells(positions) -> dict[tuple[str, str], dict[tuple[int, int], list]]:
+    """(facet, value) -> finest cell -> [entries, sum of latitudes, sum of longitudes]."""
+    size = 360 / 2 ** MAP_CELL_LEVELS[-1]
+    grids: dict[tuple[str, str], dict[tuple[int, int], list]] = {}
+    for *values, lat, lon, n in positions:
+        key = (math.floor(lat / size), math.floor(lon / size))
+        for facet in (("", ""), *zip(MAP_CELL_FACETS, values, strict=True)):
+            if facet[0] and not facet[1]:
+                continue
+            cells = grids.get(facet)
+            if cells is None:
+                cells = grids[facet] = {}
+            cell = cells.get(key)
+            if cell is None:
+                cells[key] = [n, lat * n, lon * n]
+            else:
+                cell[0] += n
+                cell[1] += lat * n
+                cell[2] += lon * n
+    return grids
+
+
+def _cell_levels(finest: dict[tuple[int, int], list], deepest: int) -> list[tuple[int, dict]]:
+    """The levels worth keeping for one result set (see above), down to ``deepest``,
+    coarsest first; none when it has at most MAP_EXACT_LIMIT entries."""
+    last = MAP_CELL_LEVELS[-1]
+    if sum(n for n, _lat, _lon in finest.values()) <= MAP_EXACT_LIMIT:
+        return []
+    grids = {}
+    for level in (level for level in MAP_CELL_LEVELS if level <= deepest):
+        shift = last - level
+        coarse: dict[tuple[int, int], list] = {}
+        for (y, x), (n, lat, lon) in finest.items():
+            cell = coarse.setdefault((y >> shift, x >> shift), [0, 0.0, 0.0])
+            cell[0] += n
+            cell[1] += lat
+            cell[2] += lon
+        grids[level] = coarse
+    densest = {level: max(c[0] for c in cells.values()) for level, cells in grids.items()}
+    return [
+        (level, cells)
+        for level, cells in grids.items()
+        if 6 * densest[max((lv for lv in grids if lv <= level - 4), default=0)] > MAP_EXACT_LIMIT
+    ]
+
+
+def _cell(facet: str, value: str, level: int, key: tuple[int, int], sums: list) -> dict:
+    n, lat, lon = sums
+    return {
+        "facet": facet,
+        "value": value[:20],
+        "level": level,
+        "y": key[0],
+        "x": key[1],
+        "count": n,
+        "latitude": lat / n,
+        "longitude": lon / n,
+    }
 
 
 def _analyse() -> None:
@@ -317,8 +419,8 @@ def _analyse() -> None:
 # with the words chooses: counted by FTS5 on SQLite (it only reads its doclists), estimated
 # from the statistics ANALYZE keeps on the tsvector on PostgreSQL; kept a while, as it only
 # chooses a plan and never changes an answer (``test_search_plans.py`` forces each plan):
-# - "lead": a filter whose own table picks few rows (a category's structures, a
-#   savoir-faire's professionals) gives the entries by id; they are read and sorted;
+# - "lead": the organisation's availability declarations (few) give the professionals;
+#   their entries are read and sorted;
 # - "read": few entries have the words: read them (``id IN fts``, GIN) and sort them;
 # - "walk" (PostgreSQL), "member" or "text" (SQLite): many have them: walk the sort order
 #   (the index is written in that order, so the walk reads neighbouring pages) testing
@@ -354,11 +456,9 @@ WALK_BOUND = {"sqlite": 20_000, "postgresql": 50_000}
 # reading the whole table: a longer walk is still the cheaper.
 FILTER_WALK_BOUND = 100_000
 FEW = 20_000  # filters leaving at most this many entries lead a "near" search
-# A category picking at most this many structures leads (their names, hence their sort
-# keys, often begin with the category: "PHARMACIE …", so a walk would find them late); a
-# savoir-faire picking at most that many professionals leads (a walk finds the others).
-LEAD_LIMIT = 30_000
-SAVOIR_FAIRE_LEAD_LIMIT = 5_000
+# ...but a profession alone: its (profession, latitude, longitude) index finds the entries of
+# a disc, so only a profession this rare is read whole (20,000 entries cost ≈ 80 ms).
+FEW_PLACED = 2_000
 # "Near" searches read all the entries with the words up to this many.
 NEAR_READ_LIMIT = {"sqlite": 25_000, "postgresql": 25_000}
 FIRST_RING = 1 / 16  # the first disc of a "near" search, as a fraction of its radius
@@ -605,16 +705,16 @@ def _match_sql(alternatives: list[list[str]], how: str) -> tuple[str, list]:
 class _Criteria:
     """The filters of a search, split by how an index can serve them.
 
-    ``ordered``: profession and commune, each with an index that also keeps the sort order;
-    ``rest``: the other tests on the entry; ``lead``: for a filter SearchEntry cannot index
-    but the table it comes from can (category, savoir-faire), a condition picking the
-    entries of the few rows it finds there, by id (None when it finds many, or there is no
-    such filter). The lead only narrows: ``rest`` still tests the entry itself."""
+    ``ordered``: profession, savoir-faire, category and commune, each with an index that
+    also keeps the sort order; ``rest``: the other tests on the entry; ``lead``: for the
+    organisation's availability declarations, the entries of their professionals ("" :
+    through ``rest``'s test), None otherwise."""
 
     visible: Q
     ordered: Q
     rest: Q
     lead: tuple[str, list] | None
+    placed: bool = False  # a profession without a commune: its index has the positions
 
     def entries(self) -> QuerySet:
         entries = SearchEntry.objects.filter(self.visible & self.ordered & self.rest)
@@ -636,12 +736,13 @@ def _criteria(query: SearchQuery, organisation) -> _Criteria:
     if organisation is not None:
         visible |= Q(organisation=organisation)
     ordered = Q()
-    if query.profession_code:
-        ordered &= Q(profession_code=query.profession_code)
+    for name in ("profession_code", "savoir_faire_code", "category_code"):
+        if value := getattr(query, name):
+            ordered &= Q(**{name: value})
     if query.commune:
         ordered &= Q(commune_id=query.commune)
     rest = Q()
-    for name in ("kind", "savoir_faire_code", "category_code", "circle", "mode"):
+    for name in ("kind", "circle", "mode"):
         if value := getattr(query, name):
             rest &= Q(**{name: value})
     if query.language:
@@ -654,24 +755,12 @@ def _criteria(query: SearchQuery, organisation) -> _Criteria:
         declared = _availabilities(organisation).filter(accepting=query.accepting)
         rest &= Q(professional_id__in=declared.values("professional_id"))
     lead = None
-    if query.category_code:  # structures (FINESS category) and services (their own)
-        structures = Structure.objects.filter(category_code=query.category_code)
-        if _few(structures, LEAD_LIMIT):
-            sql, params = _among("ref_id", list(structures.values_list("pk", flat=True)))
-            sql = f"(directory_searchentry.kind = 'structure' AND {sql})"
-            services = SearchEntry.objects.filter(
-                kind=SearchEntry.Kind.SERVICE, category_code=query.category_code
-            )
-            if services.exists():  # rare: a service whose category folds to this code
-                sql = f"({sql} OR directory_searchentry.kind = 'service')"
-            lead = (sql, params)
-    elif query.savoir_faire_code:  # only professionals have one
-        professionals = Professional.objects.filter(savoir_faire_code=query.savoir_faire_code)
-        if _few(professionals, SAVOIR_FAIRE_LEAD_LIMIT):
-            lead = _among("professional_id", list(professionals.values_list("pk", flat=True)))
-    elif query.accepting and organisation is not None:
+    if query.accepting and organisation is not None:
         lead = ("", [])  # the organisation's declarations: few, read through professional_id
-    return _Criteria(visible, ordered, rest, lead)
+    placed = bool(query.profession_code) and not (
+        query.commune or query.savoir_faire_code or query.category_code
+    )
+    return _Criteria(visible, ordered, rest, lead, placed)
 
 
 def _text_sql(alternatives: list[list[str]]) -> tuple[str, list]:
@@ -824,7 +913,11 @@ def _window(criteria: _Criteria, alternatives, origin, radius: float) -> list[tu
     # Words many entries have: tested on the text of the entries the disc holds (PostgreSQL
     # misjudges how many have several words together and would read them all from GIN).
     matches = _with_words(entries, alternatives, "text" if how in ("member", "walk") else how)
-    few = how in ("read", "lead") or (how == "none" and bool(criteria.ordered) and _few(entries))
+    few = how in ("read", "lead") or (
+        how == "none"
+        and bool(criteria.ordered)
+        and _few(entries, FEW_PLACED if criteria.placed else FEW)
+    )
     if few:  # few candidates: read them all, the lat/lon index would only slow it down
         return _rows(_near(matches, origin, radius, indexed=False), limit, near=True)
     return _rings(matches, origin, radius, limit)
@@ -986,6 +1079,7 @@ MAP_EXACT_LIMIT = 5_000
 MAP_CACHE_SECONDS = 600
 MAP_WIDE = 1.0  # degrees: a wider viewport of the whole directory comes from its grid
 MAP_READ_LIMIT = 60_000  # words fewer entries have: read them, then test the viewport
+MAP_MEMBER_RATIO = 3  # SQLite: viewport entries tested per match read, at equal cost
 MAP_CACHE_SIZE = 16  # result sets (queries) whose grids are kept
 
 
@@ -1039,7 +1133,7 @@ class _MapGrid:
 
     def cells(self, bbox) -> list[tuple[int, float, float]]:
         west, south, east, north = bbox
-        k = max(0, math.ceil(math.log2(360 * MAP_GRID / max(east - west, 1e-9))))
+        k = _level(bbox)
         size = 360 / 2**k
         cells = self.level(k)
         x0, x1 = math.floor(west / size), math.floor(east / size)
@@ -1108,14 +1202,80 @@ def directory_map(
         return _map(query, bbox, organisation)
 
 
+def _level(bbox) -> int:
+    """The level of the global grids whose cells are at most a MAP_GRID-th of the width."""
+    west, _south, east, _north = bbox
+    return max(0, math.ceil(math.log2(360 * MAP_GRID / max(east - west, 1e-9))))
+
+
+def _precounted(
+    query: SearchQuery, bbox, organisation, *, coarser: bool = False
+) -> list[tuple[int, float, float]] | None:
+    """(count, latitude, longitude) of the pre-counted cells that touch the viewport, for a
+    search with no filter or one of MAP_CELL_FACETS alone; None when there are none (other
+    filters, words, a facet value with few entries, a viewport narrower than its finest
+    cells - ``coarser``: then those - or cells not counted yet). An organisation's own
+    services are added to them."""
+    facets = [(name, getattr(query, name)) for name in MAP_CELL_FACETS if getattr(query, name)]
+    others = (query.q, query.commune, query.circle, query.language, query.near_commune)
+    if len(facets) > 1 or any(others) or (query.accepting and organisation is not None):
+        return None
+    facet, value = facets[0] if facets else ("", "")
+    cells = MapCell.objects.filter(facet=facet, value=value)
+    finest = cells.aggregate(finest=Max("level"))["finest"]
+    if finest is None:
+        return None
+    level = next((level for level in MAP_CELL_LEVELS if level >= _level(bbox)), finest + 1)
+    if level > finest:
+        if not coarser:
+            return None
+        level = finest
+    west, south, east, north = bbox
+    size = 360 / 2**level
+    y0, y1 = math.floor(south / size), math.floor(north / size)
+    x0, x1 = math.floor(west / size), math.floor(east / size)
+    found = list(
+        cells.filter(level=level, y__range=(y0, y1), x__range=(x0, x1)).values_list(
+            "count", "latitude", "longitude"
+        )
+    )
+    if organisation is not None:  # its services (few), binned alike
+        own = SearchEntry.objects.filter(
+            organisation=organisation, latitude__isnull=False, longitude__isnull=False
+        )
+        own = own.filter(**{facet: value}) if facet else own
+        binned: dict[tuple[int, int], list] = {}
+        for lat, lon in own.values_list("latitude", "longitude"):
+            key = (math.floor(lat / size), math.floor(lon / size))
+            if y0 <= key[0] <= y1 and x0 <= key[1] <= x1:
+                cell = binned.setdefault(key, [0, 0.0, 0.0])
+                cell[0] += 1
+                cell[1] += lat
+                cell[2] += lon
+        found += [(n, lat / n, lon / n) for n, lat, lon in binned.values()]
+    return found
+
+
 def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisation) -> dict:
-    """Points, or clusters: exact (the database groups the viewport's entries) except in
-    two cases where reading every entry of the viewport would be too slow: the whole directory
-    (no words, no filter) on a viewport wider than MAP_WIDE degrees, and any other search
-    with more than MAP_EXACT_LIMIT entries in the viewport. Those are answered from the
-    grid of their whole result set (see _MapGrid), kept MAP_CACHE_SECONDS by the process.
+    """Points, or clusters: exact (the viewport's entries, grouped) except where reading
+    every entry of the viewport would be too slow: more than MAP_EXACT_LIMIT entries in the
+    viewport. Those come from the pre-counted cells (``MapCell``) for the whole directory
+    or one facet value alone; else, from the grid of the whole result set (see _MapGrid),
+    kept MAP_CACHE_SECONDS by the process, or for the whole directory on a viewport up to
+    MAP_WIDE degrees, from the lat/lon index alone.
     """
     west, south, east, north = bbox
+    cells = _precounted(query, bbox, organisation)
+    plain = not any(value for name, value in vars(query).items() if name != "page")
+    if (
+        cells is not None
+        and (total := sum(n for n, _, _ in cells)) > MAP_MAX_POINTS
+        and (
+            total > MAP_EXACT_LIMIT or (plain and east - west > MAP_WIDE)  # as from its grid
+        )
+    ):
+        cells = _regroup(cells, bbox)
+        return {"total": sum(n for n, _, _ in cells), "points": [], "clusters": _clusters(cells)}
     alternatives = [word_alternatives(word) for word in query_words(query.q)]
     criteria = _criteria(query, organisation)
     how = _plan(alternatives, criteria)
@@ -1123,8 +1283,14 @@ def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisati
     # Fewer candidates than entries in the viewport (the words, or a profession's or
     # commune's index, pick them): read them and test the viewport on each; else the
     # lat/lon index finds the viewport's entries and the rest is tested on each of them.
-    # The viewport's entries are counted on the grid of the whole directory.
-    if how in ("read", "lead"):
+    # The viewport's entries are counted on the cells (or grid) of the whole directory.
+    if how == "lead":
+        few = True
+    elif _viewport_test(alternatives) == "member":
+        # SQLite tests membership of the match for about a third of what reading a match
+        # costs: the viewport's entries are walked unless they outnumber the matches 3 to 1.
+        few = MAP_MEMBER_RATIO * _text_matches(alternatives) <= _viewport(organisation, bbox)
+    elif how == "read":
         few = True
     elif alternatives:
         few = _text_matches(alternatives) <= max(MAP_READ_LIMIT, _viewport(organisation, bbox))
@@ -1133,7 +1299,7 @@ def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisati
         few = _count(SearchEntry.objects.filter(criteria.ordered), in_viewport + 1) <= in_viewport
     else:
         few = False
-    matches = _with_words(entries, alternatives, "read" if few else "text")
+    matches = _with_words(entries, alternatives, "read" if few else _viewport_test(alternatives))
     everywhere = _with_words(entries, alternatives, "read")  # the whole result set, once
     origin = _origin(query)
     if origin is not None:  # the list's radius applies to the map too
@@ -1166,18 +1332,41 @@ def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisati
             ("plain", getattr(organisation, "pk", None)), lambda: _plain_points(organisation)
         )
         cells = _regroup(grid.cells(bbox), bbox)
-    elif len(inside.order_by().values_list("id")[: MAP_EXACT_LIMIT + 1]) <= MAP_EXACT_LIMIT:
-        points = inside.order_by().values_list("latitude", "longitude").annotate(n=Count("id"))
-        cells = _regroup(((n, lat, lon) for lat, lon, n in sorted(points)), bbox)
+    elif len(positions := _positions(inside)) <= MAP_EXACT_LIMIT:
+        # the viewport's entries, grouped here: the one reading that also counted them
+        counted = sorted(Counter(positions).items())
+        cells = _regroup(((n, lat, lon) for (lat, lon), n in counted), bbox)
     else:
         grid = _map_grid(key, lambda: _points(everywhere))
         cells = _regroup(grid.cells(bbox), bbox)
     return {"total": sum(n for n, _lat, _lon in cells), "points": [], "clusters": _clusters(cells)}
 
 
+def _positions(inside: QuerySet) -> list[tuple[float, float]]:
+    """The positions of the viewport's entries, MAP_EXACT_LIMIT + 1 at most."""
+    return list(inside.order_by().values_list("latitude", "longitude")[: MAP_EXACT_LIMIT + 1])
+
+
+def _viewport_test(alternatives) -> str:
+    """How the words are tested on the entries of a viewport: SQLite tests membership of
+    the FTS5 match (its rowids, gathered once, against the lat/lon index's: no row is read
+    but the matches') while they are not too many to gather; else, and on PostgreSQL,
+    the folded text of each entry."""
+    if (
+        alternatives
+        and connection.vendor == "sqlite"
+        and _text_matches(alternatives) <= FTS_MEMBER_LIMIT
+    ):
+        return "member"
+    return "text"
+
+
 def _viewport(organisation, bbox) -> int:
-    """About how many entries the viewport holds (whole grid cells), from the grid of the
-    whole directory (computed once, then kept like the others)."""
+    """About how many entries the viewport holds (whole grid cells): from the pre-counted
+    cells, else from the grid of the whole directory (computed once, then kept)."""
+    cells = _precounted(SearchQuery(), bbox, organisation, coarser=True)
+    if cells is not None:
+        return sum(n for n, _lat, _lon in cells)
     grid = _map_grid(
         ("plain", getattr(organisation, "pk", None)), lambda: _plain_points(organisation)
     )

@@ -27,6 +27,7 @@ NOT_TENANT_DATA = {
     "directory.banaddress": "national reference data (Base Adresse Nationale)",
     "directory.searchword": "vocabulary of the search index (words, no data)",
     "directory.consultation": "instance-wide daily counts, no personal data",
+    "directory.mapcell": "counts of the national entries per map cell (services never counted)",
     "matching.professionalaccount": (
         "which login is which directory GP, like the user; an administrator links or unlinks "
         "only members of his organisation (matching/tests/test_gp_pages.py)"

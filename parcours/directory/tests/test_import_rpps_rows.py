@@ -74,6 +74,7 @@ def test_it_creates_the_professional_and_the_situation(tmp_path, communes):
     assert (situation.phone, situation.phone_public) == ("0478000000", True)
     assert (situation.email, situation.email_public) == ("cabinet@example.org", False)
     assert len(situation.source_key) == 40
+    assert situation.source_key.startswith(professional.rpps)  # in file order, not at random
     structure = Structure.objects.get()
     assert situation.structure == structure
     assert structure.rpps_structure_id == "C12345678900011"

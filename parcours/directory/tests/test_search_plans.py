@@ -8,8 +8,11 @@ grid of a whole result set gives the clusters of the viewport.
 """
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from parcours.directory import search as search_module
+from parcours.directory.models import MapCell, SearchEntry
 from parcours.directory.search import SearchQuery, directory_map, directory_search
 
 from .annuaire_corpus import annuaire_corpus
@@ -55,7 +58,7 @@ PLANS = {  # what each forced plan changes (SQLite's and PostgreSQL's limits ali
         "WALK_BOUND": {"sqlite": 2, "postgresql": 2},
         "FILTER_WALK_BOUND": 2,
     },
-    "no lead filter": {"FEW": 0},
+    "no lead filter": {"FEW": 0, "FEW_PLACED": 0},
     "small first disc": {"FIRST_RING": 1 / 100},
     "near searches in rings": {
         "NEAR_READ_LIMIT": {"sqlite": -1, "postgresql": -1},
@@ -178,3 +181,77 @@ def test_the_page_and_the_api_say_when_there_are_more_results(client, corpus, mo
     assert "Plus de 3 résultats" in page.content.decode()
     answer = client.get("/api/v1/annuaire/search").json()
     assert answer["more"] is True and answer["count"] == 3
+
+
+@pytest.fixture
+def cells(corpus, monkeypatch):
+    """Cells of every level for every facet value of the small corpus (a national one keeps
+    those where a viewport can hold more than MAP_EXACT_LIMIT entries)."""
+    monkeypatch.setattr(search_module, "MAP_EXACT_LIMIT", 0)
+    search_module.map_cells_fill()
+    search_module.map_cache_clear()
+
+
+@pytest.mark.parametrize("facet", ["", "kind", "profession_code", "mode"])
+def test_the_cells_of_each_level_count_the_public_located_entries(cells, facet):
+    public = SearchEntry.objects.filter(
+        organisation__isnull=True, latitude__isnull=False, longitude__isnull=False
+    )
+    values = {""} if not facet else set(public.values_list(facet, flat=True)) - {""}
+    assert values
+    for value in values:
+        wanted = public.filter(**({facet: value} if facet else {})).count()
+        deepest = search_module.MAP_CELL_FACET_FINEST if facet else 99
+        for level in [level for level in search_module.MAP_CELL_LEVELS if level <= deepest]:
+            found = MapCell.objects.filter(facet=facet, value=value, level=level)
+            assert sum(found.values_list("count", flat=True)) == wanted, (value, level)
+
+
+@pytest.mark.parametrize(
+    "fields", [{}, {"profession_code": "10"}, {"kind": "structure"}, {"mode": "L"}]
+)
+def test_a_wide_viewport_comes_from_the_cells_as_from_the_grid_of_its_entries(
+    cells, org_a, monkeypatch, fields
+):
+    monkeypatch.setattr(search_module, "MAP_MAX_POINTS", 0)
+    monkeypatch.setattr(search_module, "MAP_EXACT_LIMIT", 0)
+    monkeypatch.setattr(search_module, "MAP_WIDE", 0)
+    query = SearchQuery(**fields)
+    counted = []
+    for organisation in (None, org_a):
+        with CaptureQueriesContext(connection) as queries:
+            counted.append(directory_map(query=query, bbox=FRANCE, organisation=organisation))
+        entries = [q["sql"] for q in queries if "directory_searchentry" in q["sql"]]
+        assert len(entries) == (organisation is not None)  # only the organisation's services
+    monkeypatch.setattr(search_module, "_precounted", lambda *args, **kwargs: None)
+    gridded = [directory_map(query=query, bbox=FRANCE, organisation=o) for o in (None, org_a)]
+    assert counted[1]["total"] >= counted[0]["total"] > 0
+    for mine, theirs in zip(counted, gridded, strict=True):
+        assert mine["total"] == theirs["total"]
+        assert [c["count"] for c in mine["clusters"]] == [c["count"] for c in theirs["clusters"]]
+        for cell, other in zip(mine["clusters"], theirs["clusters"], strict=True):
+            assert cell["latitude"] == pytest.approx(other["latitude"])
+            assert cell["longitude"] == pytest.approx(other["longitude"])
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"q": "kiné"},
+        {"profession_code": "10", "mode": "L"},
+        {"commune": "69259"},
+        {"language": "ar"},
+    ],
+)
+def test_searches_with_words_or_several_filters_are_not_precounted(cells, fields):
+    assert search_module._precounted(SearchQuery(**fields), FRANCE, None) is None
+
+
+def test_the_map_does_without_cells_not_counted_yet(corpus, monkeypatch):
+    monkeypatch.setattr(search_module, "MAP_MAX_POINTS", 1)
+    monkeypatch.setattr(search_module, "MAP_EXACT_LIMIT", 0)
+    before = directory_map(query=SearchQuery(), bbox=FRANCE)
+    MapCell.objects.all().delete()  # as after the migration, before the next rebuild
+    search_module.map_cache_clear()
+    assert search_module._precounted(SearchQuery(), FRANCE, None) is None
+    assert directory_map(query=SearchQuery(), bbox=FRANCE) == before
