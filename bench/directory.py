@@ -1121,10 +1121,12 @@ def _percentile(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
-def _database_url(engine: str, workdir: Path) -> str:
+def _database_url(
+    engine: str, workdir: Path, *, sqlite_name: str = "bench.sqlite3", database: str = ""
+) -> str:
     if engine == "sqlite":
-        return f"sqlite:///{workdir / 'bench.sqlite3'}"
-    return f"{POSTGRES_SERVER}/{POSTGRES_DATABASE}"
+        return f"sqlite:///{workdir / sqlite_name}"
+    return f"{POSTGRES_SERVER}/{database or POSTGRES_DATABASE}"
 
 
 def _postgres_admin(statement: str) -> None:
@@ -1134,13 +1136,13 @@ def _postgres_admin(statement: str) -> None:
         connection.execute(statement)
 
 
-def _database_size(engine: str, workdir: Path) -> int:
+def _database_size(engine: str, workdir: Path, *, sqlite_name: str = "bench.sqlite3") -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
         if engine == "sqlite":
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            files = [workdir / "bench.sqlite3", workdir / "bench.sqlite3-wal"]
+            files = [workdir / sqlite_name, workdir / f"{sqlite_name}-wal"]
             return sum(f.stat().st_size for f in files if f.exists())
         cursor.execute("SELECT pg_database_size(current_database())")
         return cursor.fetchone()[0]

@@ -45,8 +45,11 @@ if str(REPO) not in sys.path:
 from bench.directory import (  # noqa: E402 (the path above first)
     Picker,
     QueryCounter,
+    _database_size,
+    _database_url,
     _machine,
     _percentile,
+    _postgres_admin,
     _profiled,
     load_places,
     write_centres,
@@ -54,6 +57,7 @@ from bench.directory import (  # noqa: E402 (the path above first)
 
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
 POSTGRES_DATABASE = "parcours_bench_matching"
+SQLITE_NAME = "bench-matching.sqlite3"
 TARGETS = {"rank_p95_ms": 50.0}
 BATCH = 5_000
 
@@ -387,34 +391,11 @@ def run_rankings(args, places, organisation_id: int, log) -> dict:
 # --- One engine (child process) ---------------------------------------------------------------
 
 
-def _database_url(engine: str, workdir: Path) -> str:
-    if engine == "sqlite":
-        return f"sqlite:///{workdir / 'bench-matching.sqlite3'}"
-    return f"{POSTGRES_SERVER}/{POSTGRES_DATABASE}"
-
-
-def _postgres_admin(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(statement)
-
-
-def _database_size(engine: str, workdir: Path) -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if engine == "sqlite":
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            files = [workdir / "bench-matching.sqlite3", workdir / "bench-matching.sqlite3-wal"]
-            return sum(f.stat().st_size for f in files if f.exists())
-        cursor.execute("SELECT pg_database_size(current_database())")
-        return cursor.fetchone()[0]
-
-
 def run_engine(args) -> dict:
     workdir = Path(args.workdir)
-    os.environ["DATABASE_URL"] = _database_url(args.database, workdir)
+    os.environ["DATABASE_URL"] = _database_url(
+        args.database, workdir, sqlite_name=SQLITE_NAME, database=POSTGRES_DATABASE
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parcours.settings")
     os.environ["DEBUG"] = "0"  # DEBUG would keep every SQL statement in memory
     if args.database == "postgres" and not args.reuse:
@@ -422,7 +403,7 @@ def run_engine(args) -> dict:
         _postgres_admin(f"CREATE DATABASE {POSTGRES_DATABASE}")
     if args.database == "sqlite" and not args.reuse:
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{workdir / 'bench-matching.sqlite3'}{suffix}").unlink(missing_ok=True)
+            Path(f"{workdir / SQLITE_NAME}{suffix}").unlink(missing_ok=True)
 
     import django
 
@@ -445,7 +426,7 @@ def run_engine(args) -> dict:
             cursor.execute("VACUUM ANALYZE" if args.database == "postgres" else "ANALYZE")
         state.write_text(json.dumps(figures))
     figures.update(run_rankings(args, places, figures["organisation_id"], log))
-    figures["database_bytes"] = _database_size(args.database, workdir)
+    figures["database_bytes"] = _database_size(args.database, workdir, sqlite_name=SQLITE_NAME)
     for mode in MODES:
         log(
             f"{mode}: p50 {figures[f'{mode}_p50_ms']:.1f} ms, p95 {figures[f'{mode}_p95_ms']:.1f}"
@@ -507,7 +488,7 @@ def print_table(results: list[dict], args) -> None:
         print(f"{label:36}" + "".join(cells))
     print(
         f"target: rank p95 ≤ {TARGETS['rank_p95_ms']:.0f} ms. page = the search page's first "
-        "20 lines, wave = the best 5 with an e-mail, full = every candidate (call round)"
+        "20 lines, wave = the best 5 with an e-mail, full = every candidate (no page reads it)"
     )
 
 

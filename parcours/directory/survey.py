@@ -64,6 +64,25 @@ GP_SAVOIR_FAIRE_CODES = (
     "SM26",  # Qualifié en médecine générale
 )
 
+
+def is_gp_q(prefix: str = "") -> Q:
+    """The GP rule as a filter (``prefix``: the path to the professional, e.g.
+    "professional__")."""
+    return Q(
+        **{
+            f"{prefix}profession_code": GP_PROFESSION_CODE,
+            f"{prefix}savoir_faire_code__in": GP_SAVOIR_FAIRE_CODES,
+        }
+    )
+
+
+def is_gp(professional: Professional) -> bool:
+    return (
+        professional.profession_code == GP_PROFESSION_CODE
+        and professional.savoir_faire_code in GP_SAVOIR_FAIRE_CODES
+    )
+
+
 Accepting = Availability.Accepting
 
 
@@ -87,10 +106,9 @@ class Recipient:
 
 def _territory_gp_situations(organisation: Organisation) -> QuerySet[PracticeSituation]:
     return PracticeSituation.objects.filter(
+        is_gp_q("professional__"),
         is_active=True,
         professional__is_active=True,
-        professional__profession_code=GP_PROFESSION_CODE,
-        professional__savoir_faire_code__in=GP_SAVOIR_FAIRE_CODES,
         commune__in=territory_commune_choices(organisation=organisation),
     )
 

@@ -23,7 +23,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from parcours.accounts.access import access
 from parcours.accounts.models import Role
 from parcours.directory.models import Availability, Professional
-from parcours.directory.survey import GP_PROFESSION_CODE, GP_SAVOIR_FAIRE_CODES
 from parcours.lib.forms import add_errors
 
 from . import selectors, services
@@ -78,15 +77,6 @@ def _call_page(request, search, *, status: int = 200, bound=None, bound_for=None
     return render(request, "matching/call_round.html", context, status=status)
 
 
-def _callable(search, professional_id: int) -> Professional | None:
-    """The GP of a line of the call round (the page the coordinator saw), else None."""
-    ids = {line.candidate.professional_id for line in selectors.call_round(search)}
-    ids |= {line.candidate.professional_id for line in selectors.call_round_others(search).lines}
-    if professional_id not in ids:
-        return None
-    return Professional.objects.filter(pk=professional_id).first()
-
-
 @access(*STAFF)
 @require_http_methods(["GET", "POST"])
 def call_round(request, search_id: int):
@@ -101,7 +91,7 @@ def call_round(request, search_id: int):
         professional_id = int(request.POST.get("professional", ""))
     except ValueError:
         professional_id = None
-    professional = _callable(search, professional_id) if professional_id else None
+    professional = selectors.call_round_gp(search, professional_id) if professional_id else None
     if professional is None:
         error = _("Ce médecin n'est plus dans la liste d'appels : la liste est à jour ci-dessous.")
         return _call_page(request, search, status=409, error=error)
@@ -193,23 +183,14 @@ def search_ipa(request, search_id: int):
     return redirect(reverse("matching:search-ipa", args=[search.pk]) + "#ipa")
 
 
-def _gp_by_rpps(rpps: str) -> Professional | None:
-    return Professional.objects.filter(
-        rpps=rpps,
-        is_active=True,
-        profession_code=GP_PROFESSION_CODE,
-        savoir_faire_code__in=GP_SAVOIR_FAIRE_CODES,
-    ).first()
-
-
 def _proposed_gp(form: IpaProposeForm, gps: list) -> Professional | None:
     pk = form.cleaned_data["professional"]
     if pk is not None:
         if pk not in {gp.professional_id for gp in gps}:
             form.add_error("professional", _("Choisissez un médecin de la liste."))
             return None
-        return Professional.objects.filter(pk=pk).first()
-    professional = _gp_by_rpps(form.cleaned_data["rpps"])
+        return selectors.professional_get(pk)
+    professional = selectors.gp_by_rpps(form.cleaned_data["rpps"])
     if professional is None:
         form.add_error("rpps", _("Aucun médecin généraliste en exercice avec ce RPPS."))
     return professional

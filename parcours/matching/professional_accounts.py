@@ -24,7 +24,7 @@ from parcours.accounts.models import Membership, Role
 from parcours.audit.models import Action
 from parcours.audit.services import audit_log
 from parcours.directory.models import Professional
-from parcours.directory.survey import GP_PROFESSION_CODE, GP_SAVOIR_FAIRE_CODES
+from parcours.directory.survey import is_gp
 
 from .models import ProfessionalAccount
 
@@ -64,13 +64,6 @@ def account_rows(*, organisation) -> list[AccountRow]:
         for m in members
         if m.role == Role.PROFESSIONAL or m.user_id in accounts
     ]
-
-
-def is_gp(professional: Professional) -> bool:
-    return (
-        professional.profession_code == GP_PROFESSION_CODE
-        and professional.savoir_faire_code in GP_SAVOIR_FAIRE_CODES
-    )
 
 
 def _professional(rpps: str) -> Professional:

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from parcours.directory.models import Availability
-from parcours.directory.survey import GP_PROFESSION_CODE, GP_SAVOIR_FAIRE_CODES
+from parcours.directory.survey import is_gp_q
 
 from .models import Solicitation
 
@@ -179,10 +179,7 @@ def candidates(
     ).order_by()
     rows = (
         pool(organisation=organisation, today=today)
-        .filter(
-            professional__profession_code=GP_PROFESSION_CODE,
-            professional__savoir_faire_code__in=GP_SAVOIR_FAIRE_CODES,
-        )
+        .filter(is_gp_q("professional__"))
         .filter(  # one filter() call: the same situation meets all three conditions
             professional__situations__is_active=True,
             professional__situations__latitude__range=(

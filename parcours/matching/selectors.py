@@ -32,8 +32,8 @@ from django_scopes import scope
 
 from parcours.audit.models import Action
 from parcours.audit.services import audit_log
-from parcours.directory.models import Availability, PracticeSituation
-from parcours.directory.survey import GP_PROFESSION_CODE, GP_SAVOIR_FAIRE_CODES
+from parcours.directory.models import Availability, PracticeSituation, Professional
+from parcours.directory.survey import is_gp_q
 
 from . import ranking, services
 from .models import Call, DeclineReason, MTSearch, MTSearchEvent, ProfessionalAccount, Solicitation
@@ -242,12 +242,11 @@ def gps_within(search: MTSearch) -> list[TerritoryGP]:
     shrink = max(math.cos(math.radians(search.latitude)), 0.01)
     rows = (
         PracticeSituation.objects.filter(
+            is_gp_q("professional__"),
             is_active=True,
             latitude__range=(search.latitude - span, search.latitude + span),
             longitude__range=(search.longitude - span / shrink, search.longitude + span / shrink),
             professional__is_active=True,
-            professional__profession_code=GP_PROFESSION_CODE,
-            professional__savoir_faire_code__in=GP_SAVOIR_FAIRE_CODES,
         )
         .order_by()
         .values_list(
@@ -559,3 +558,19 @@ def figures(*, organisation, start: datetime.date, end: datetime.date) -> Figure
             if stages.get(value)
         ]
     return result
+
+
+def gp_by_rpps(rpps: str) -> Professional | None:
+    """An active GP of the directory by his RPPS number (national data)."""
+    return Professional.objects.filter(is_gp_q(), rpps=rpps, is_active=True).first()
+
+
+def professional_get(professional_id: int) -> Professional | None:
+    return Professional.objects.filter(pk=professional_id).first()
+
+
+def call_round_gp(search: MTSearch, professional_id: int) -> Professional | None:
+    """The GP of a line of the call round (the lists the coordinator saw), else None."""
+    ids = {line.candidate.professional_id for line in call_round(search)}
+    ids |= {line.candidate.professional_id for line in call_round_others(search).lines}
+    return professional_get(professional_id) if professional_id in ids else None
