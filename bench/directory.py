@@ -1306,6 +1306,16 @@ def _run_mix(args, places: list[Place], log) -> dict:
         )
     )
     if args.verbose:
+        # Every timing, slowest first, for a closer look at the tail.
+        Path(args.workdir, f"timings-{args.database}.json").write_text(
+            json.dumps(
+                {
+                    "searches": sorted(slow, key=lambda s: -s[0]),
+                    "viewports": sorted(map_slow, key=lambda s: -s[0]),
+                },
+                ensure_ascii=False,
+            )
+        )
         for elapsed, kind, params in sorted(slow, key=lambda s: -s[0])[:15]:
             log(f"  slow search {elapsed:7.1f} ms {kind}: {params}")
         for elapsed, kind, params, total in sorted(map_slow, key=lambda s: -s[0])[:10]:
@@ -1456,7 +1466,11 @@ def parse_args(argv=None):
         "--reindex", action="store_true", help="with --reuse: rebuild the search index again"
     )
     parser.add_argument("--profile", help="write cProfile stats of each phase to this folder")
-    parser.add_argument("--verbose", action="store_true", help="list the slowest requests")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="list the slowest requests; every timing in WORKDIR/timings-ENGINE.json",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     return parser.parse_args(argv)

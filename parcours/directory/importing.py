@@ -8,14 +8,12 @@ so a run interrupted between batches is completed, without duplicates, by runnin
 
 import json
 import sys
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from queue import Empty, Queue
 from typing import IO, TypeVar
 
 from django.db import connection, models
@@ -106,48 +104,6 @@ def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
         yield batch
 
 
-def ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """The items, computed by a thread of their own up to ``depth`` items ahead.
-
-    For a file's parsing (pure Python, no database): it then runs while the import waits on
-    the database, which releases the interpreter (PostgreSQL's answer; SQLite's work in C),
-    so the two overlap on a machine with two cores. An error of the parsing is raised
-    here, at the item where it happened; leaving early stops the thread.
-    """
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                queue.put((item, None))
-                if stop.is_set():
-                    return
-            queue.put((end, None))
-        except BaseException as error:  # handed to the consumer, raised there
-            queue.put((end, error))
-
-    thread = threading.Thread(target=produce, name="import-parser", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = queue.get()
-            if item is end:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting for room
-            try:
-                queue.get(timeout=0.05)
-            except Empty:
-                pass
-        thread.join()
-
-
 def count_lines(path: Path) -> int:
     """Lines in a file, fast (for the progress display's time left)."""
     with path.open("rb") as handle:
@@ -179,6 +135,7 @@ def import_session() -> Iterator[None]:
     a third of the import's time): with a longer log, pages written by several batches are
     copied once, and the syncs are fewer. The last commit's checkpoint, or the next one's,
     brings the database up to date; durability is unchanged (``synchronous`` is not).
+    Temporary tables (the RPPS import's batches) are kept in memory rather than in a file.
     PostgreSQL's cache and checkpoints are the server's."""
     if connection.vendor != "sqlite":
         yield
@@ -188,14 +145,20 @@ def import_session() -> Iterator[None]:
         cache = cursor.fetchone()[0]
         cursor.execute("PRAGMA wal_autocheckpoint")
         checkpoint = cursor.fetchone()[0]
+        cursor.execute("PRAGMA temp_store")
+        temp_store = cursor.fetchone()[0]
         cursor.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
         cursor.execute(f"PRAGMA wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
+        if not connection.in_atomic_block:  # SQLite refuses it within a transaction
+            cursor.execute("PRAGMA temp_store = MEMORY")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(cache)}")
             cursor.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
+            if not connection.in_atomic_block:
+                cursor.execute(f"PRAGMA temp_store = {int(temp_store)}")
 
 
 def fast_commit() -> None:
@@ -233,6 +196,37 @@ def keyed(queryset: models.QuerySet, name: str, keys: Iterable) -> models.QueryS
     return queryset.extra(where=[condition], params=[value])  # noqa: S610
 
 
+def column_defaults(model: type[models.Model], given: Iterable[str]) -> tuple[list[str], list]:
+    """The columns of ``model`` not in ``given`` (column names) and their model defaults,
+    prepared for the database: what an INSERT naming only ``given`` must add."""
+    given = set(given)
+    others = [
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field.column not in given
+    ]
+    defaults = [field.get_db_prep_save(field.get_default(), connection) for field in others]
+    return [field.column for field in others], defaults
+
+
+def copy_rows(cursor, table: str, columns: list[str], rows: Iterable[Iterable]) -> None:
+    """Write rows (value sequences in ``columns`` order) into ``table`` with one statement:
+    ``COPY`` on PostgreSQL, one prepared ``INSERT`` run over the rows on SQLite."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column) for column in columns)
+    if connection.vendor == "postgresql":
+        # psycopg's own cursor: its errors become Django's (DatabaseError…) here.
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+        ):
+            for values in rows:
+                copy.write_row(values)
+    else:
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+
 def insert_rows(model: type[models.Model], rows: list[dict], key: str | None = None) -> dict:
     """``INSERT`` the rows (dicts of the same fields); their new pks by ``key`` if given.
 
@@ -242,15 +236,12 @@ def insert_rows(model: type[models.Model], rows: list[dict], key: str | None = N
         return {}
     meta, ops = model._meta, connection.ops
     fields = [meta.get_field(name) for name in rows[0]]
-    given = {field.column for field in fields}
-    others = [f for f in meta.concrete_fields if not f.primary_key and f.column not in given]
-    defaults = [field.get_db_prep_save(field.get_default(), connection) for field in others]
+    given = [field.column for field in fields]
+    others, defaults = column_defaults(model, given)
     dates = [i for i, field in enumerate(fields) if field.get_internal_type() == "DateField"]
     documents = [  # JSON values are prepared by their field (the engine's JSON type)
         (i, f) for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"
     ]
-    columns = ", ".join(ops.quote_name(field.column) for field in (*fields, *others))
-    table = ops.quote_name(meta.db_table)
     adapt_date = ops.adapt_datefield_value
     params = []
     for row in rows:
@@ -262,17 +253,12 @@ def insert_rows(model: type[models.Model], rows: list[dict], key: str | None = N
         values += defaults
         params.append(values)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # psycopg's own cursor: its errors become Django's (DatabaseError…) here.
-            with (
-                connection.wrap_database_errors,
-                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-            ):
-                for values in params:
-                    copy.write_row(values)
-        else:
-            marks = ", ".join(["%s"] * (len(fields) + len(others)))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)  # noqa: S608
+        copy_rows(
+            cursor,
+            ops.quote_name(meta.db_table),
+            [*given, *others],
+            params,
+        )
     if key is None:
         return {}
     keys = [row[key] for row in rows]

@@ -199,6 +199,27 @@ def test_it_shares_one_structure_between_its_professionals(tmp_path):
     assert structure.situations.count() == 2
 
 
+@pytest.mark.parametrize("batch_size", [1, 10])
+def test_two_identifiers_of_one_new_finess_number_make_one_structure(tmp_path, batch_size):
+    rows = [
+        activity("10000000001", structure="C1", company="EHPAD LES TILLEULS", finess="690000009"),
+        activity("10000000002", structure="C2", company="EHPAD TILLEULS", finess="690000009"),
+        activity("10000000003", structure="C3", company="CABINET"),
+    ]
+    path = write_rpps(tmp_path / "rpps.txt", rows)
+
+    report = rpps_import(path=path, batch_size=batch_size)
+    again = rpps_import(path=path, batch_size=batch_size)
+
+    ehpad = Structure.objects.get(finess_et="690000009")
+    assert (ehpad.rpps_structure_id, ehpad.name) == ("C1", "EHPAD LES TILLEULS")
+    assert Structure.objects.count() == 2
+    assert ehpad.situations.count() == 2
+    assert report.structures["created"] == 2
+    assert (again.structures["created"], again.structures["updated"]) == (0, 0)
+    assert again.unchanged == 3
+
+
 def test_it_keeps_coordinates_refined_by_the_geocoder(tmp_path, communes):
     path = write_rpps(tmp_path / "rpps.txt", [activity(commune="69259")])
     rpps_import(path=path)
