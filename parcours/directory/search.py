@@ -447,11 +447,15 @@ WINDOW = (*FACETS, "languages", "professional_id")
 # Up to this many entries with the words, read them all and sort them; beyond, walk the
 # sort order testing each entry (at most WALK_BOUND of them, then read). SQLite tests
 # membership of the FTS5 match up to FTS_MEMBER_LIMIT, and the folded text beyond.
-# PostgreSQL reads a match from a heap page of its own (8 kB, often outside its cache) while
-# a walk reads the heap in order (it is written in sort order): it reads fewer matches.
-READ_LIMIT = {"sqlite": 10_000, "postgresql": 5_000}
+# A walk finds the first results after about (results wanted) × (entries) / (matches)
+# entries when the matches are spread over the sort order, but far later when they gather
+# in it (a surname, "centre de santé"): reading costs 1 to 2 µs per match (PostgreSQL: a
+# heap page each when spread, shared when gathered), walking about 1 µs per entry; below
+# these limits reading is the safer (measured at 1.3 million entries, warm caches).
+READ_LIMIT = {"sqlite": 20_000, "postgresql": 15_000}
 FTS_MEMBER_LIMIT = 70_000
 WALK_BOUND = {"sqlite": 20_000, "postgresql": 50_000}
+WALK_PER_READ = {"sqlite": 2, "postgresql": 1}  # entries walked for the cost of a match read
 # Filters no index serves (mode, kind, language…) are only ever read by walking, or by
 # reading the whole table: a longer walk is still the cheaper.
 FILTER_WALK_BOUND = 100_000
@@ -462,6 +466,10 @@ FEW_PLACED = 2_000
 # "Near" searches read all the entries with the words up to this many.
 NEAR_READ_LIMIT = {"sqlite": 25_000, "postgresql": 25_000}
 FIRST_RING = 1 / 16  # the first disc of a "near" search, as a fraction of its radius
+# ...with words looked up in the full-text index: each disc costs their lookup again, so
+# fewer; beyond this many matches, the lookup costs more than testing the text of small discs.
+FIRST_RING_INTERSECTED = 1 / 2
+NEAR_INTERSECT_LIMIT = {"sqlite": 50_000, "postgresql": 100_000}
 SHORT_WORD = 2  # PostgreSQL tests words this short on the text when a longer one leads
 
 
@@ -806,7 +814,10 @@ def _plan(alternatives: list[list[str]], criteria: _Criteria) -> str:
     if matches <= READ_LIMIT[connection.vendor]:
         return "read"
     if connection.vendor == "postgresql":
-        return "walk"
+        # The estimate leaves two-letter words out ("ped le"): they leave far fewer results
+        # than it says, which a walk would look for far down the sort order.
+        short = any(max(map(len, spellings)) <= SHORT_WORD for spellings in alternatives)
+        return "read" if short and matches <= WALK_BOUND["postgresql"] else "walk"
     return "member" if matches <= FTS_MEMBER_LIMIT else "text"
 
 
@@ -837,7 +848,7 @@ def _walk(
 ) -> tuple[list[tuple] | None, int]:
     """The first ``limit`` results, walking the sort order (of the profession's or
     commune's index when filtered so) and testing each entry, over at most ``bound``
-    entries; (None, how many were found) when that was not enough."""
+    entries; (None, how many were found) when that was not enough and entries were left."""
     if alternatives:
         hit, params = _match_sql(alternatives, "member" if how == "walk" else how)
     else:
@@ -863,8 +874,10 @@ def _walk(
             [*inner_params, limit],
         )
         found = cursor.fetchall()
-    if len(found) < limit:
-        return None, len(found)
+    if len(found) < limit and not _few(
+        SearchEntry.objects.filter(criteria.visible & criteria.ordered), bound
+    ):
+        return None, len(found)  # else the walk went through every entry: that is all
     languages = 1 + WINDOW.index("languages")
     rows = []
     for row in found:
@@ -882,12 +895,13 @@ def _walk_or_read(criteria: _Criteria, alternatives, how: str, limit: int) -> li
     rows, found = _walk(criteria, alternatives, how, limit, bound)
     if rows is not None or not alternatives:
         return rows
-    # Reading the matches costs about as many entries as the words pick; walking on, as
-    # many as the first stretch suggests.
+    # Reading the matches costs about as many entries as the words pick, each a lookup then
+    # a sort (SQLite: as much as WALK_PER_READ entries walked); walking on, as many entries
+    # as the first stretch suggests.
     if not found:
         return None
     needed = int(bound * limit / found * 1.3)
-    if needed >= _text_matches(alternatives):
+    if needed >= _text_matches(alternatives) * WALK_PER_READ[connection.vendor]:
         return None
     return _walk(criteria, alternatives, how, limit, needed)[0]
 
@@ -910,9 +924,15 @@ def _window(criteria: _Criteria, alternatives, origin, radius: float) -> list[tu
         and _text_matches(alternatives) <= NEAR_READ_LIMIT[connection.vendor]
     ):
         how = "read"
-    # Words many entries have: tested on the text of the entries the disc holds (PostgreSQL
-    # misjudges how many have several words together and would read them all from GIN).
-    matches = _with_words(entries, alternatives, "text" if how in ("member", "walk") else how)
+    # Words many entries have, in growing discs. The broadest words (found in the first small
+    # discs) are tested on the text of the entries a disc holds; the others are intersected
+    # with the disc's entries (lat/lon index) before any row is read, by membership of the
+    # FTS5 match (SQLite) or GIN (PostgreSQL): testing the text reads a row per entry.
+    tested = how
+    if how in ("member", "walk", "text"):
+        broad = _text_matches(alternatives) > NEAR_INTERSECT_LIMIT[connection.vendor]
+        tested = "text" if broad else ("read" if how == "walk" else "member")
+    matches = _with_words(entries, alternatives, tested)
     few = how in ("read", "lead") or (
         how == "none"
         and bool(criteria.ordered)
@@ -920,16 +940,19 @@ def _window(criteria: _Criteria, alternatives, origin, radius: float) -> list[tu
     )
     if few:  # few candidates: read them all, the lat/lon index would only slow it down
         return _rows(_near(matches, origin, radius, indexed=False), limit, near=True)
-    return _rings(matches, origin, radius, limit)
+    first = FIRST_RING_INTERSECTED if tested in ("read", "member") and alternatives else FIRST_RING
+    return _rings(matches, origin, radius, limit, first)
 
 
-def _rings(matches: QuerySet, origin, radius: float, limit: int) -> list[tuple]:
+def _rings(
+    matches: QuerySet, origin, radius: float, limit: int, first: float = FIRST_RING
+) -> list[tuple]:
     """The ``limit`` nearest matches within ``radius``, looked for in growing discs: once
     a disc holds ``limit`` of them they are the nearest (anything farther is outside it),
     and the rest of the radius is never read. Each next disc is sized from the density the
     last one showed (a quarter of the area more than it suggests), at least twice as wide.
     """
-    ring = radius * FIRST_RING
+    ring = radius * first
     while True:
         rows = _rows(_near(matches, origin, ring), limit, near=True)
         if len(rows) == limit or ring >= radius:
