@@ -293,10 +293,10 @@ def search_index_rebuild() -> dict[str, int]:
 
 # Pre-counted map cells (``MapCell``): the public entries per cell of global grids of
 # 360/2^k degrees, at the levels of MAP_CELL_LEVELS, for the whole directory and for each
-# value of MAP_CELL_FACETS that more than MAP_EXACT_LIMIT entries have (a smaller result
+# value of MAP_CELL_FACETS that more than MAP_CELLS_BEYOND entries have (a smaller result
 # set never needs a grid: a viewport of it is clustered exactly). Counted at the finest
 # level, whose cells nest in the coarser ones. A level is kept only where a viewport can
-# hold more than MAP_EXACT_LIMIT entries of the result set: a viewport needing level k
+# hold more than MAP_CELLS_BEYOND entries of the result set: a viewport needing level k
 # spans about 25 x 16 cells of it, so it meets at most 3 x 2 cells of level k - 4, and the
 # level is kept when six of its densest such cell exceed the limit. A search with at most
 # one of these filters (and nothing else) then answers a wide viewport from a few hundred
@@ -354,9 +354,9 @@ def _finest_cells(positions) -> dict[tuple[str, str], dict[tuple[int, int], list
 
 def _cell_levels(finest: dict[tuple[int, int], list], deepest: int) -> list[tuple[int, dict]]:
     """The levels worth keeping for one result set (see above), down to ``deepest``,
-    coarsest first; none when it has at most MAP_EXACT_LIMIT entries."""
+    coarsest first; none when it has at most MAP_CELLS_BEYOND entries."""
     last = MAP_CELL_LEVELS[-1]
-    if sum(n for n, _lat, _lon in finest.values()) <= MAP_EXACT_LIMIT:
+    if sum(n for n, _lat, _lon in finest.values()) <= MAP_CELLS_BEYOND:
         return []
     grids = {}
     for level in (level for level in MAP_CELL_LEVELS if level <= deepest):
@@ -372,7 +372,7 @@ def _cell_levels(finest: dict[tuple[int, int], list], deepest: int) -> list[tupl
     return [
         (level, cells)
         for level, cells in grids.items()
-        if 6 * densest[max((lv for lv in grids if lv <= level - 4), default=0)] > MAP_EXACT_LIMIT
+        if 6 * densest[max((lv for lv in grids if lv <= level - 4), default=0)] > MAP_CELLS_BEYOND
     ]
 
 
@@ -1096,9 +1096,11 @@ def search_items(entries: Iterable[SearchEntry]) -> list[dict]:
 
 MAP_MAX_POINTS = 500
 MAP_GRID = 24  # cells across the viewport when points are clustered
-# Up to this many entries in the viewport, the database groups them (exact clusters);
-# beyond, clusters come from a grid of the whole result kept in memory (see _MapGrid).
-MAP_EXACT_LIMIT = 5_000
+# Up to this many entries in the viewport, their positions are read and grouped (exact
+# clusters); beyond, clusters come from a grid of the whole result kept in memory (see
+# _MapGrid). Searches the pre-counted cells serve use them beyond MAP_CELLS_BEYOND.
+MAP_EXACT_LIMIT = 12_000
+MAP_CELLS_BEYOND = 5_000
 MAP_CACHE_SECONDS = 600
 MAP_WIDE = 1.0  # degrees: a wider viewport of the whole directory comes from its grid
 MAP_READ_LIMIT = 60_000  # words fewer entries have: read them, then test the viewport
@@ -1283,7 +1285,8 @@ def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisati
     """Points, or clusters: exact (the viewport's entries, grouped) except where reading
     every entry of the viewport would be too slow: more than MAP_EXACT_LIMIT entries in the
     viewport. Those come from the pre-counted cells (``MapCell``) for the whole directory
-    or one facet value alone; else, from the grid of the whole result set (see _MapGrid),
+    or one facet value alone (from MAP_CELLS_BEYOND entries: a few hundred rows instead of
+    thousands); else, from the grid of the whole result set (see _MapGrid),
     kept MAP_CACHE_SECONDS by the process, or for the whole directory on a viewport up to
     MAP_WIDE degrees, from the lat/lon index alone.
     """
@@ -1294,7 +1297,7 @@ def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisati
         cells is not None
         and (total := sum(n for n, _, _ in cells)) > MAP_MAX_POINTS
         and (
-            total > MAP_EXACT_LIMIT or (plain and east - west > MAP_WIDE)  # as from its grid
+            total > MAP_CELLS_BEYOND or (plain and east - west > MAP_WIDE)  # as from its grid
         )
     ):
         cells = _regroup(cells, bbox)
@@ -1373,14 +1376,16 @@ def _positions(inside: QuerySet) -> list[tuple[float, float]]:
 def _viewport_test(alternatives) -> str:
     """How the words are tested on the entries of a viewport: SQLite tests membership of
     the FTS5 match (its rowids, gathered once, against the lat/lon index's: no row is read
-    but the matches') while they are not too many to gather; else, and on PostgreSQL,
-    the folded text of each entry."""
-    if (
-        alternatives
-        and connection.vendor == "sqlite"
-        and _text_matches(alternatives) <= FTS_MEMBER_LIMIT
-    ):
+    but the matches') while they are not too many to gather; PostgreSQL intersects the
+    viewport's entries (lat/lon index) with the words' (GIN) unless they are among the
+    broadest; else the folded text of each entry."""
+    if not alternatives:
+        return "text"
+    matches = _text_matches(alternatives)
+    if connection.vendor == "sqlite" and matches <= FTS_MEMBER_LIMIT:
         return "member"
+    if connection.vendor == "postgresql" and matches <= NEAR_INTERSECT_LIMIT["postgresql"]:
+        return "read"
     return "text"
 
 

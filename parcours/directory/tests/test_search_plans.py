@@ -162,6 +162,7 @@ def test_the_map_grid_of_a_result_set_clusters_like_the_database(
     monkeypatch.setattr(search_module, "MAP_MAX_POINTS", 1)
     exact = directory_map(query=SearchQuery(**fields), bbox=bbox, organisation=org_a)
     monkeypatch.setattr(search_module, "MAP_EXACT_LIMIT", 0)
+    monkeypatch.setattr(search_module, "MAP_CELLS_BEYOND", 0)
     monkeypatch.setattr(search_module, "MAP_WIDE", 0)
     search_module.map_cache_clear()
     grid = directory_map(query=SearchQuery(**fields), bbox=bbox, organisation=org_a)
@@ -203,8 +204,8 @@ def test_the_page_and_the_api_say_when_there_are_more_results(client, corpus, mo
 @pytest.fixture
 def cells(corpus, monkeypatch):
     """Cells of every level for every facet value of the small corpus (a national one keeps
-    those where a viewport can hold more than MAP_EXACT_LIMIT entries)."""
-    monkeypatch.setattr(search_module, "MAP_EXACT_LIMIT", 0)
+    those where a viewport can hold more than MAP_CELLS_BEYOND entries)."""
+    monkeypatch.setattr(search_module, "MAP_CELLS_BEYOND", 0)
     search_module.map_cells_fill()
     search_module.map_cache_clear()
 
@@ -232,6 +233,7 @@ def test_a_wide_viewport_comes_from_the_cells_as_from_the_grid_of_its_entries(
 ):
     monkeypatch.setattr(search_module, "MAP_MAX_POINTS", 0)
     monkeypatch.setattr(search_module, "MAP_EXACT_LIMIT", 0)
+    monkeypatch.setattr(search_module, "MAP_CELLS_BEYOND", 0)
     monkeypatch.setattr(search_module, "MAP_WIDE", 0)
     query = SearchQuery(**fields)
     counted = []
@@ -267,6 +269,7 @@ def test_searches_with_words_or_several_filters_are_not_precounted(cells, fields
 def test_the_map_does_without_cells_not_counted_yet(corpus, monkeypatch):
     monkeypatch.setattr(search_module, "MAP_MAX_POINTS", 1)
     monkeypatch.setattr(search_module, "MAP_EXACT_LIMIT", 0)
+    monkeypatch.setattr(search_module, "MAP_CELLS_BEYOND", 0)
     before = directory_map(query=SearchQuery(), bbox=FRANCE)
     MapCell.objects.all().delete()  # as after the migration, before the next rebuild
     search_module.map_cache_clear()
