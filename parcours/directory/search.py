@@ -471,6 +471,8 @@ FIRST_RING = 1 / 16  # the first disc of a "near" search, as a fraction of its r
 FIRST_RING_INTERSECTED = 1 / 2
 NEAR_INTERSECT_LIMIT = {"sqlite": 50_000, "postgresql": 100_000}
 SHORT_WORD = 2  # PostgreSQL tests words this short on the text when a longer one leads
+COVERING_INDEX = "searchentry_id_sort"  # SQLite: (id, sort_key, organisation_id, kind, mode)
+COVERED_READ = True  # SQLite reads the sort keys of many matches from it (_read_covered)
 
 
 @dataclass
@@ -723,6 +725,7 @@ class _Criteria:
     rest: Q
     lead: tuple[str, list] | None
     placed: bool = False  # a profession without a commune: its index has the positions
+    covered: bool = True  # ``rest`` tests the kind or the mode alone (SQLite's 0015 index)
 
     def entries(self) -> QuerySet:
         entries = SearchEntry.objects.filter(self.visible & self.ordered & self.rest)
@@ -768,7 +771,8 @@ def _criteria(query: SearchQuery, organisation) -> _Criteria:
     placed = bool(query.profession_code) and not (
         query.commune or query.savoir_faire_code or query.category_code
     )
-    return _Criteria(visible, ordered, rest, lead, placed)
+    covered = not (query.circle or query.language or (query.accepting and organisation))
+    return _Criteria(visible, ordered, rest, lead, placed, covered)
 
 
 def _text_sql(alternatives: list[list[str]]) -> tuple[str, list]:
@@ -841,6 +845,33 @@ def _rows(queryset: QuerySet, limit: int, *, near: bool = False, sort: bool = Fa
     fields = ("id", *WINDOW, "distance2") if near else ("id", *WINDOW)
     rows = queryset.order_by(*order).values_list(*fields)[:limit]
     return list(rows) if near else [(*row, None) for row in rows]
+
+
+def _read_covered(criteria: _Criteria, alternatives, limit: int) -> list[tuple] | None:
+    """SQLite, words and no filter but the kind or the mode: the first ``limit`` matches in
+    sort order, their sort keys read from the covering index of migration 0015 rather than
+    from their rows, then the columns of those alone. None: does not apply."""
+    if (
+        not COVERED_READ
+        or connection.vendor != "sqlite"
+        or not alternatives
+        or criteria.ordered
+        or not criteria.covered
+        or criteria.lead is not None
+    ):
+        return None
+    entries = SearchEntry.objects.filter(criteria.visible & criteria.rest)
+    first = _with_words(entries, alternatives, "read")
+    first = first.order_by("sort_key", "id").values_list("id", flat=True)[:limit]
+    sql, params = first.query.sql_with_params()
+    table = connection.ops.quote_name(SearchEntry._meta.db_table)
+    sql = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {COVERING_INDEX}", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [pk for (pk,) in cursor.fetchall()]
+    columns = SearchEntry.objects.filter(id__in=ids).values_list("id", *WINDOW)
+    found = {row[0]: row for row in columns}
+    return [(*found[pk], None) for pk in ids if pk in found]
 
 
 def _walk(
@@ -918,6 +949,8 @@ def _window(criteria: _Criteria, alternatives, origin, radius: float) -> list[tu
             if rows is not None:
                 return rows
             how = "read"
+        if how == "read" and (rows := _read_covered(criteria, alternatives, limit)) is not None:
+            return rows
         return _rows(_with_words(entries, alternatives, how), limit, sort=how != "none")
     if (
         how in ("walk", "member", "text")

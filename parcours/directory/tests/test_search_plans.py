@@ -65,6 +65,7 @@ PLANS = {  # what each forced plan changes (SQLite's and PostgreSQL's limits ali
         "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
     },
     "every word in the GIN index (PostgreSQL)": {"SHORT_WORD": 0},
+    "matches read from their rows (SQLite)": {"COVERED_READ": False},
 }
 WINDOW = 3  # a window smaller than the corpus, so that walks and rings can end early
 
@@ -275,3 +276,20 @@ def test_the_map_does_without_cells_not_counted_yet(corpus, monkeypatch):
     search_module.map_cache_clear()
     assert search_module._precounted(SearchQuery(), FRANCE, None) is None
     assert directory_map(query=SearchQuery(), bbox=FRANCE) == before
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's covering index")
+@pytest.mark.parametrize(
+    "fields", [{"q": "kiné"}, {"q": "kiné", "kind": "professional", "mode": "L"}]
+)
+def test_sqlite_reads_the_sort_keys_of_many_matches_from_the_covering_index(
+    corpus, org_a, monkeypatch, forget_estimates, fields
+):
+    with CaptureQueriesContext(connection) as queries:
+        covered = answer(org_a, fields)
+    assert any("INDEXED BY searchentry_id_sort" in query["sql"] for query in queries)
+    monkeypatch.setattr(search_module, "COVERED_READ", False)
+    search_module._estimates.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert answer(org_a, fields) == covered
+    assert not any("INDEXED BY" in query["sql"] for query in queries)
