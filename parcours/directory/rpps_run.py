@@ -235,10 +235,15 @@ class RppsRun:
                 tally = report.professionals if table == "professional" else report.structures
                 tally[what] += number
 
-    def _run(self, cursor, sql: str, *names: str) -> int:
-        """Run one statement with the run's named values; the rows it changed."""
-        cursor.execute(sql, [self.params[name] for name in names])
+    def _run(self, cursor, sql: str, *names: str, extra: list | tuple = ()) -> int:
+        """Run one statement with the run's named values (then ``extra``); the rows it
+        changed."""
+        cursor.execute(sql, [*(self.params[name] for name in names), *extra])
         return cursor.rowcount
+
+    def _scalar(self, cursor, sql: str):
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
 
     def _stage(self, cursor, rows: list) -> int:
         """Copy the batch into its tables: per professional its first row (with the first
@@ -380,12 +385,14 @@ class RppsRun:
         others, marks, defaults = _defaults(
             Professional, ("rpps", *PROFESSIONAL_FIELDS, "is_active", "source", "checked_on")
         )
-        created = self._insert(
+        created = self._run(
             cursor,
             f"INSERT INTO {P} (rpps, {fields}, is_active, source, checked_on{others}) "  # noqa: S608
             f"SELECT b.rpps, {', '.join(f'b.{name}' for name in PROFESSIONAL_FIELDS)}, TRUE, "
             f"%s, %s{marks} FROM rpps_batch_professional b WHERE b.target IS NULL",
-            [self.params["rpps"], self.params["today"], *defaults],
+            "rpps",
+            "today",
+            extra=defaults,
         )
         cursor.execute(
             "INSERT INTO rpps_run_professional (rpps, id, savoir_faire_missing) "  # noqa: S608
@@ -396,14 +403,6 @@ class RppsRun:
         counts[("professional", "created")] = created
         counts[("professional", "updated")] = updated
         counts[("professional", "unchanged")] = existing - updated
-
-    def _scalar(self, cursor, sql: str, params: list | None = None):
-        cursor.execute(sql, params or [])
-        return cursor.fetchone()[0]
-
-    def _insert(self, cursor, sql: str, params: list) -> int:
-        cursor.execute(sql, params)
-        return cursor.rowcount
 
     # Structures --------------------------------------------------------------------------------
 
@@ -485,14 +484,16 @@ class RppsRun:
         others, marks, defaults = _defaults(Structure, given)
         columns = ", ".join(given)
         values = ", ".join(f"f.{name}" for name in ("finess_et", *STRUCTURE_FIELDS))
-        created = self._insert(
+        created = self._run(
             cursor,
             f"INSERT INTO {S} ({columns}{others}) SELECT f.structure_id, {values}, "  # noqa: S608
             f"{', '.join(f'f.{name}' for name in LOCATION_FIELDS)}, TRUE, FALSE, TRUE, %s, %s"
             f"{marks} FROM (SELECT t.*, ROW_NUMBER() OVER "
             "(PARTITION BY t.finess_et ORDER BY t.line) AS n FROM rpps_batch_structure t "
             "WHERE t.target IS NULL) f WHERE f.finess_et IS NULL OR f.n = 1",
-            [self.params["rpps"], self.params["today"], *defaults],
+            "rpps",
+            "today",
+            extra=defaults,
         )
         cursor.execute(
             f"UPDATE rpps_batch_structure SET target = COALESCE((SELECT id FROM {S} s "  # noqa: S608
@@ -558,12 +559,14 @@ class RppsRun:
         )
         others, marks, defaults = _defaults(PracticeSituation, given)
         values = ", ".join(f"b.{name}" for name in given[:-5])
-        created = self._insert(
+        created = self._run(
             cursor,
             f"INSERT INTO {X} ({', '.join(given)}{others}) SELECT {values}, TRUE, FALSE, "  # noqa: S608
             f"TRUE, %s, %s{marks} FROM rpps_batch_situation b "
             "WHERE b.target IS NULL",
-            [self.params["rpps"], self.params["today"], *defaults],
+            "rpps",
+            "today",
+            extra=defaults,
         )
         cursor.execute(
             "INSERT INTO rpps_run_situation (id) SELECT COALESCE(b.target, x.id) "  # noqa: S608

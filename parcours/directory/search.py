@@ -698,10 +698,7 @@ def _match_sql(alternatives: list[list[str]], how: str) -> tuple[str, list]:
         # A two-letter word ("de", "la") begins words in most entries: looking it up in the
         # GIN index merges enormous lists. With a longer word to find the entries, it is
         # tested on their text instead (the same rule, see "text" below).
-        long = [spellings for spellings in alternatives if max(map(len, spellings)) > SHORT_WORD]
-        short = [spellings for spellings in alternatives if spellings not in long]
-        if not long:
-            long, short = alternatives, []
+        long, short = _long_and_short(alternatives)
         sql = "directory_searchentry.search_vector @@ to_tsquery('simple', %s)"
         text, params = _text_sql(short)
         return " AND ".join(filter(None, [sql, text])), [_tsquery(long), *params]
@@ -709,6 +706,14 @@ def _match_sql(alternatives: list[list[str]], how: str) -> tuple[str, list]:
         return _text_sql(alternatives)
     prefix = "" if how == "read" else "+"
     return f"{prefix}directory_searchentry.id IN ({FTS_MATCH})", [_fts_expression(alternatives)]
+
+
+def _long_and_short(alternatives: list[list[str]]) -> tuple[list, list]:
+    """The words looked up in the full-text index, and the two-letter ones PostgreSQL tests
+    on the text instead (none when every word is that short)."""
+    long = [spellings for spellings in alternatives if max(map(len, spellings)) > SHORT_WORD]
+    short = [spellings for spellings in alternatives if spellings not in long]
+    return (long, short) if long else (alternatives, [])
 
 
 @dataclass
@@ -820,7 +825,7 @@ def _plan(alternatives: list[list[str]], criteria: _Criteria) -> str:
     if connection.vendor == "postgresql":
         # The estimate leaves two-letter words out ("ped le"): they leave far fewer results
         # than it says, which a walk would look for far down the sort order.
-        short = any(max(map(len, spellings)) <= SHORT_WORD for spellings in alternatives)
+        short = _long_and_short(alternatives)[1]
         return "read" if short and matches <= WALK_BOUND["postgresql"] else "walk"
     return "member" if matches <= FTS_MEMBER_LIMIT else "text"
 

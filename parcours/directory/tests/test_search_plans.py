@@ -64,6 +64,11 @@ PLANS = {  # what each forced plan changes (SQLite's and PostgreSQL's limits ali
         "NEAR_READ_LIMIT": {"sqlite": -1, "postgresql": -1},
         "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
     },
+    "near searches in rings, words tested on the text": {
+        "NEAR_READ_LIMIT": {"sqlite": -1, "postgresql": -1},
+        "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
+        "NEAR_INTERSECT_LIMIT": {"sqlite": -1, "postgresql": -1},
+    },
     "every word in the GIN index (PostgreSQL)": {"SHORT_WORD": 0},
     "matches read from their rows (SQLite)": {"COVERED_READ": False},
 }
