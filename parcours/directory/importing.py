@@ -74,6 +74,9 @@ class Progress:
 
     def __init__(self, total: int | None = None, stream: IO[str] | None = None, every: float = 0.5):
         self.total = total
+        # Set by an import run as one long transaction (the RPPS first load): a progress
+        # written in the database must then go through a connection of its own to be seen.
+        self.in_transaction = False
         self.stream = stream if stream is not None else sys.stderr
         self.every = every
         self.started = time.monotonic()

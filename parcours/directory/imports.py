@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.functions import Substr
 from django.http import Http404
@@ -330,6 +331,7 @@ class JobProgress(Progress):
     def __init__(self, *, job_id: int, total: int | None = None, every: float | None = None):
         super().__init__(total=total, stream=io.StringIO(), every=every or PROGRESS_EVERY)
         self.job_id = job_id
+        self.aside = None  # the connection of its own, when the import is one transaction
 
     def update(self, done: int, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -337,15 +339,42 @@ class JobProgress(Progress):
             return
         self.last = now
         elapsed = now - self.started
+        values = {
+            "total_lines": self.total,
+            "done_lines": max(done, 0),
+            "rows_per_second": done / elapsed if elapsed > 0 else 0.0,
+        }
+        if self.in_transaction and self._write_aside(values):
+            return
         with scopes_disabled():
-            ImportJob.objects.filter(pk=self.job_id).update(
-                total_lines=self.total,
-                done_lines=max(done, 0),
-                rows_per_second=done / elapsed if elapsed > 0 else 0.0,
+            ImportJob.objects.filter(pk=self.job_id).update(**values)
+
+    def _write_aside(self, values: dict) -> bool:
+        """Through a connection of its own (committed at once), so that the page following
+        the job sees the progress while the import's transaction runs. False when that
+        connection does not see the job (created in the import's own transaction: a test)."""
+        if self.aside is None:
+            self.aside = connections.create_connection(DEFAULT_DB_ALIAS)
+        quote = self.aside.ops.quote_name
+        columns = ", ".join(
+            f"{quote(ImportJob._meta.get_field(name).column)} = %s" for name in values
+        )
+        with self.aside.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(ImportJob._meta.db_table)} SET {columns} WHERE id = %s",  # noqa: S608
+                [*values.values(), self.job_id],
             )
+            return cursor.rowcount > 0
 
     def close(self, done: int) -> None:
         self.update(done, force=True)
+        self.release()
+
+    def release(self) -> None:
+        """Close the connection of its own, if any (also when the import stopped early)."""
+        if self.aside is not None:
+            self.aside.close()
+            self.aside = None
 
 
 @dataclass
@@ -429,11 +458,15 @@ def _finish(job: ImportJob, *, status: str, error: str = "") -> str:
 
 
 def _run_rpps(job: ImportJob) -> ImportOutcome:
-    report = rpps_import(
-        path=Path(job.file.path),
-        organisation=job.organisation if job.territory_only else None,
-        progress=JobProgress(job_id=job.pk),
-    )
+    progress = JobProgress(job_id=job.pk)
+    try:
+        report = rpps_import(
+            path=Path(job.file.path),
+            organisation=job.organisation if job.territory_only else None,
+            progress=progress,
+        )
+    finally:
+        progress.release()
     return ImportOutcome(report, report.error)
 
 

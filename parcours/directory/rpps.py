@@ -19,9 +19,10 @@ One line is one activity of one professional. It becomes:
 ``parse_rpps`` turns lines into rows or rejections (pure). ``rpps_import`` writes them in
 batches of ``BATCH_SIZE`` rows, each in one transaction, set-based (``rpps_run.RppsRun``):
 the batch is copied into a temporary table and applied by a few SQL statements (stored rows
-found, compared, inserted, updated or only refreshed). A whole-country import then
-deactivates the professionals (and situations) absent from the file; an import restricted
-to a territory deactivates only that territory's situations.
+found, compared, inserted, updated or only refreshed); on PostgreSQL, a first load into an
+empty directory is one transaction for all its batches (``RppsRun.loading``). A
+whole-country import then deactivates the professionals (and situations) absent from the
+file; an import restricted to a territory deactivates only that territory's situations.
 """
 
 import codecs
@@ -389,7 +390,9 @@ def rpps_import(
         return report
     if progress is not None and progress.total is None:
         progress.total = max(total - 1, 0)
-    with import_session(), RppsRun(report=report, territory=territory) as run:
+    with import_session(), RppsRun(report=report, territory=territory) as run, run.loading():
+        if progress is not None:
+            progress.in_transaction = run.first_load
         with path.open(encoding="utf-8-sig", newline="\n") as handle:
             try:
                 for batch, lines, rejected in _batches(parse_rpps(handle), batch_size):

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
@@ -522,3 +523,36 @@ def test_an_import_that_changes_nothing_leaves_the_index_alone(tmp_path, viriat)
     call_command("import_finess", str(path), "--report", str(tmp_path / "2.txt"), stdout=out)
 
     assert "Index de recherche : rien à mettre à jour." in out.getvalue()
+
+
+# --- A first load (PostgreSQL: one transaction) shows its progress all the same -----------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_from_the_web_shows_its_progress_while_it_runs(
+    tmp_path, org_a, alain, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's first load")
+    path = write_rpps(tmp_path / "rpps.txt", [activity(f"1000000000{n}") for n in range(1, 6)])
+    job = queued_job(org_a, alain, path.read_bytes(), kind="rpps", name="rpps.txt")
+    seen = []
+    write = imports.JobProgress.update
+
+    def watched(self, done, *, force=False):
+        write(self, done, force=True)
+        other = connections.create_connection(DEFAULT_DB_ALIAS)  # as the job's page would
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT done_lines FROM directory_importjob WHERE id = %s", [job.pk])
+                seen.append((connection.in_atomic_block, cursor.fetchone()[0]))
+        finally:
+            other.close()
+
+    monkeypatch.setattr(imports.JobProgress, "update", watched)
+
+    assert import_job_run(job_id=job.pk) == "done"
+
+    assert (True, 5) in seen  # written while the load's transaction was open, and seen
+    job = refreshed(job)
+    assert (job.created, job.done_lines) == (5, 5)

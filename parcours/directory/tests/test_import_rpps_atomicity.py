@@ -1,7 +1,12 @@
-"""A batch that fails in the database leaves nothing behind; running again completes it."""
+"""A batch that fails in the database leaves nothing behind; running again completes it.
+
+Batches commit one by one once the directory holds professionals; on PostgreSQL, a first
+load (an empty directory) is one transaction: a failure leaves nothing at all, and the
+indexes it rebuilds are there again whatever happens.
+"""
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from parcours.directory.models import PracticeSituation, Professional, Structure
 from parcours.directory.rpps import rpps_import
@@ -50,15 +55,23 @@ def rows(failing: str):
     ]
 
 
-def test_a_failing_batch_is_rolled_back_entirely(tmp_path, refuse_boom):
+@pytest.fixture
+def directory():
+    """A directory already holding a professional: batches then commit one by one."""
+    return Professional.objects.create(rpps="10000000009", last_name="DÉJÀ", is_active=True)
+
+
+def test_a_failing_batch_is_rolled_back_entirely(tmp_path, directory, refuse_boom):
     path = write_rpps(tmp_path / "rpps.txt", rows(failing="BOOM"))
 
     report = rpps_import(path=path, batch_size=2)
 
     assert "lignes 4 à 5" in report.error
+    assert "Les lots précédents sont enregistrés" in report.error
     assert set(Professional.objects.values_list("rpps", flat=True)) == {
         "10000000001",
         "10000000002",
+        "10000000009",
     }
     assert list(Structure.objects.values_list("rpps_structure_id", flat=True)) == ["C1"]
     assert PracticeSituation.objects.count() == 2
@@ -66,7 +79,9 @@ def test_a_failing_batch_is_rolled_back_entirely(tmp_path, refuse_boom):
     assert report.professionals["deactivated"] == 0
 
 
-def test_running_again_completes_an_interrupted_import_without_duplicates(tmp_path, refuse_boom):
+def test_running_again_completes_an_interrupted_import_without_duplicates(
+    tmp_path, directory, refuse_boom
+):
     path = write_rpps(tmp_path / "rpps.txt", rows(failing="BOOM"))
     rpps_import(path=path, batch_size=2)
     write_rpps(path, rows(failing="CABINET BIS"))
@@ -75,6 +90,68 @@ def test_running_again_completes_an_interrupted_import_without_duplicates(tmp_pa
 
     assert report.error == ""
     assert (report.created, report.unchanged) == (3, 2)
-    assert Professional.objects.count() == 5
+    assert Professional.objects.filter(is_active=True).count() == 5
+    assert not Professional.objects.get(rpps="10000000009").is_active
     assert PracticeSituation.objects.count() == 5
     assert Structure.objects.count() == 4
+
+
+# --- A first load on PostgreSQL ------------------------------------------------------------------
+
+
+def definitions() -> set[tuple[str, str]]:
+    """The indexes and constraints of professionals and situations, as the server has them."""
+    tables = [model._meta.db_table for model in (Professional, PracticeSituation)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid::regclass::text = ANY(%s) UNION ALL "
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid::regclass::text = ANY(%s)",
+            [tables, tables],
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.fixture
+def postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's first load")
+
+
+def test_a_first_load_is_one_transaction_that_rebuilds_the_indexes(tmp_path, postgres):
+    before = definitions()
+    assert len(before) > 10  # the primary keys, unique keys, indexes and foreign keys
+    path = write_rpps(tmp_path / "rpps.txt", rows(failing="CABINET BIS"))
+
+    report = rpps_import(path=path, batch_size=2)
+
+    assert report.error == ""
+    assert (report.created, Professional.objects.count(), Structure.objects.count()) == (5, 5, 4)
+    assert definitions() == before
+    # Seen by an index: the foreign key to professionals is checked again.
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {PracticeSituation._meta.db_table} SET professional_id = -1; "  # noqa: S608
+            "SET CONSTRAINTS ALL IMMEDIATE"
+        )
+
+
+def test_an_interrupted_first_load_leaves_nothing_and_runs_again(tmp_path, postgres, refuse_boom):
+    before = definitions()
+    path = write_rpps(tmp_path / "rpps.txt", rows(failing="BOOM"))
+
+    report = rpps_import(path=path, batch_size=2)
+
+    assert "Premier chargement interrompu au lot des lignes 4 à 5" in report.error
+    assert "Rien n'a été enregistré" in report.error
+    assert (Professional.objects.count(), PracticeSituation.objects.count()) == (0, 0)
+    assert Structure.objects.count() == 0
+    assert definitions() == before
+
+    write_rpps(path, rows(failing="CABINET BIS"))
+    report = rpps_import(path=path, batch_size=2)
+
+    assert report.error == ""
+    assert (report.created, PracticeSituation.objects.count()) == (5, 5)
+    assert definitions() == before
