@@ -218,7 +218,8 @@ class RppsRun:
         again, it starts over. The two tables, empty until then, are locked for its duration
         (reading them waits: pages listing professionals wait for the load); no other table
         is locked by it (dropping a foreign key to structures or communes would lock them
-        too: those keys stay, checked at its commit). Other runs commit batch by batch.
+        too: those keys stay, checked at its commit). The tables it filled are analysed at
+        its end. Other runs commit batch by batch.
         """
         if not self.first_load:
             yield
@@ -241,6 +242,10 @@ class RppsRun:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 for statement in rebuild:
                     cursor.execute(statement)
+                # Statistics of the tables loaded, for the pages' plans (autovacuum would
+                # come later, if it runs at all: PostgreSQL's advice after a bulk load).
+                tables = ", ".join(_table(model) for model in LOADED)
+                cursor.execute(f"ANALYZE {tables}")
 
     # Each batch --------------------------------------------------------------------------------
 
@@ -742,6 +747,9 @@ def _temp_buffers(cursor) -> None:
             cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
     except DatabaseError:
         pass
+
+
+LOADED = (Professional, PracticeSituation, Structure)  # the tables a first load fills
 
 
 def _drop_secondary(cursor) -> list[str]:
