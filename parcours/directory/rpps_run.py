@@ -29,7 +29,7 @@ secondary indexes once at its end (see ``RppsRun.loading``).
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
@@ -220,11 +220,19 @@ class RppsRun:
         is locked by it (dropping a foreign key to structures or communes would lock them
         too: those keys stay, checked at its commit). The tables it filled are analysed at
         its end. Other runs commit batch by batch.
+
+        The two tables are locked before anything else, then found empty again: a run that
+        began at the same time and filled them meanwhile makes this one go batch by batch.
         """
-        if not self.first_load:
-            yield
-            return
-        with transaction.atomic():
+        with ExitStack() as load:
+            if self.first_load:
+                load.enter_context(transaction.atomic())
+                self.first_load = self._still_empty()
+                if not self.first_load:
+                    load.close()  # commits nothing, releases the locks
+            if not self.first_load:
+                yield
+                return
             with connection.cursor() as cursor:
                 rebuild = _drop_secondary(cursor)
             yield
@@ -246,6 +254,11 @@ class RppsRun:
                 # come later, if it runs at all: PostgreSQL's advice after a bulk load).
                 tables = ", ".join(_table(model) for model in LOADED)
                 cursor.execute(f"ANALYZE {tables}")
+
+    def _still_empty(self) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {self.P}, {self.X} IN ACCESS EXCLUSIVE MODE")
+        return not Professional.objects.exists() and not PracticeSituation.objects.exists()
 
     # Each batch --------------------------------------------------------------------------------
 

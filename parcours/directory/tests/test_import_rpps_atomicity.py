@@ -5,9 +5,13 @@ load (an empty directory) is one transaction: a failure leaves nothing at all, a
 indexes it rebuilds are there again whatever happens.
 """
 
-import pytest
-from django.db import IntegrityError, connection, transaction
+import threading
+import time
 
+import pytest
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+
+from parcours.directory.importing import column_defaults
 from parcours.directory.models import PracticeSituation, Professional, Structure
 from parcours.directory.rpps import rpps_import
 
@@ -161,3 +165,51 @@ def test_an_interrupted_first_load_leaves_nothing_and_runs_again(tmp_path, postg
     assert report.error == ""
     assert (report.created, PracticeSituation.objects.count()) == (5, 5)
     assert definitions() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_that_waited_for_another_run_goes_batch_by_batch(tmp_path, postgres):
+    """A run begins on an empty directory while another is writing its first professional:
+    it waits for the other's transaction, finds the tables filled, and commits batch by
+    batch (deactivating what its file lacks) instead of taking the directory for empty."""
+    path = write_rpps(tmp_path / "rpps.txt", rows(failing="CABINET BIS"))
+    other = connections.create_connection(DEFAULT_DB_ALIAS)  # the other run, not committed
+    other.set_autocommit(False)
+    given = ("rpps", "last_name", "is_active")
+    columns, defaults = column_defaults(Professional, given)
+    table = Professional._meta.db_table
+    with other.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join((*given, *columns))}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * (len(given) + len(columns)))})",
+            ["10000000009", "DÉJÀ", True, *defaults],
+        )
+    reports = []
+
+    def second_run():
+        try:
+            reports.append(rpps_import(path=path, batch_size=2))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=second_run)
+    thread.start()
+    waiting = 0
+    for _ in range(200):  # until the second run waits for the lock (seen from a third session)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            )
+            waiting = cursor.fetchone()[0]
+        if waiting:
+            break
+        time.sleep(0.05)
+    other.commit()
+    other.close()
+    thread.join(timeout=60)
+
+    assert waiting == 1
+    assert reports and reports[0].error == ""
+    assert reports[0].professionals["created"] == 5
+    assert not Professional.objects.get(rpps="10000000009").is_active  # batch by batch: ended
