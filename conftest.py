@@ -44,21 +44,33 @@ def org_b(db):
     return OrganisationFactory(name="CPTS Strasbourg Nord", slug="cpts-strasbourg-nord")
 
 
-def _cast_member(name: str, organisation: str, role: str, email: str):
+def _cast_member(name: str, organisation: str, role: str, email: str, names: tuple[str, str]):
+    """A member with fixed names: a random one could be a name a test says must not be shown
+    (a person's), and which the page shows as the signed-in user's or the contact's."""
+
     @pytest.fixture(name=name)
     def fixture(request):
         from parcours.accounts.tests.factories import member
 
-        return member(request.getfixturevalue(organisation), role, email=email)
+        first_name, last_name = names
+        return member(
+            request.getfixturevalue(organisation),
+            role,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+        )
 
     return fixture
 
 
-claire = _cast_member("claire", "org_a", "coordinator", "claire@example.org")
-hugo = _cast_member("hugo", "org_a", "coordinator", "hugo@example.org")
-manon = _cast_member("manon", "org_a", "manager", "manon@example.org")
-alain = _cast_member("alain", "org_a", "administrator", "alain@example.org")
-dr_martin = _cast_member("dr_martin", "org_a", "professional", "dr.martin@example.org")
-ines = _cast_member("ines", "org_a", "professional", "ines@example.org")
-paul = _cast_member("paul", "org_a", "partner", "paul@example.org")
-bruno = _cast_member("bruno", "org_b", "coordinator", "bruno@example.org")
+claire = _cast_member("claire", "org_a", "coordinator", "claire@example.org", ("Claire", "Morel"))
+hugo = _cast_member("hugo", "org_a", "coordinator", "hugo@example.org", ("Hugo", "Perrin"))
+manon = _cast_member("manon", "org_a", "manager", "manon@example.org", ("Manon", "Roux"))
+alain = _cast_member("alain", "org_a", "administrator", "alain@example.org", ("Alain", "Faure"))
+dr_martin = _cast_member(
+    "dr_martin", "org_a", "professional", "dr.martin@example.org", ("Jean", "Martin")
+)
+ines = _cast_member("ines", "org_a", "professional", "ines@example.org", ("Inès", "Girard"))
+paul = _cast_member("paul", "org_a", "partner", "paul@example.org", ("Paul", "Lefèvre"))
+bruno = _cast_member("bruno", "org_b", "coordinator", "bruno@example.org", ("Bruno", "Meyer"))
