@@ -426,7 +426,11 @@ class SearchEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["sort_key"], name="searchentry_sort_key"),
-            models.Index(fields=["latitude", "longitude"]),
+            # The entries of a disc or a viewport, and whether they are public (organisation),
+            # without reading their rows.
+            models.Index(
+                fields=["latitude", "longitude", "organisation"], name="searchentry_position"
+            ),
             models.Index(fields=["profession_code", "sort_key"]),
             # "Near" searches of a profession: the entries of a disc, without the others'.
             models.Index(

@@ -34,6 +34,7 @@ from django.db.models import (
     Max,
     Q,
     QuerySet,
+    Sum,
     Value,
 )
 from django.db.models.functions import Concat
@@ -430,7 +431,9 @@ def _analyse() -> None:
 #   that stretch held too few results it walks on as far as it suggests, or reads.
 # - "near": few candidates are read and sorted by distance; else growing discs around the
 #   point (the lat/lon index), the words tested on the text: once a disc holds the window,
-#   those are the nearest and the rest of the radius is never read.
+#   those are the nearest and the rest of the radius is never read. The first disc is the
+#   one the pre-counted map cells say holds the window, at the share of the entries the
+#   words have.
 
 FACETS = (
     "kind",
@@ -469,6 +472,10 @@ FIRST_RING = 1 / 16  # the first disc of a "near" search, as a fraction of its r
 # ...with words looked up in the full-text index: each disc costs their lookup again, so
 # fewer; beyond this many matches, the lookup costs more than testing the text of small discs.
 FIRST_RING_INTERSECTED = 1 / 2
+# With pre-counted cells, the first disc is the one they say holds the window (_dense_enough):
+# cells about RING_CELLS times narrower than the radius, RING_MARGIN times the entries needed.
+RING_CELLS = 4
+RING_MARGIN = 1.5
 NEAR_INTERSECT_LIMIT = {"sqlite": 50_000, "postgresql": 100_000}
 SHORT_WORD = 2  # PostgreSQL tests words this short on the text when a longer one leads
 COVERING_INDEX = "searchentry_id_sort"  # SQLite: (id, sort_key, organisation_id, kind, mode)
@@ -978,19 +985,70 @@ def _window(criteria: _Criteria, alternatives, origin, radius: float) -> list[tu
     )
     if few:  # few candidates: read them all, the lat/lon index would only slow it down
         return _rows(_near(matches, origin, radius, indexed=False), limit, near=True)
-    first = FIRST_RING_INTERSECTED if tested in ("read", "member") and alternatives else FIRST_RING
-    return _rings(matches, origin, radius, limit, first)
+    share = _text_matches(alternatives) / _placed_entries() if alternatives else 1.0
+    ring = _dense_enough(origin, radius, limit / min(share, 1.0))
+    if ring is None:  # no pre-counted cells (a small directory): a fraction of the radius
+        intersected = tested in ("read", "member") and alternatives
+        ring = radius * (FIRST_RING_INTERSECTED if intersected else FIRST_RING)
+    return _rings(matches, origin, radius, limit, ring)
 
 
-def _rings(
-    matches: QuerySet, origin, radius: float, limit: int, first: float = FIRST_RING
-) -> list[tuple]:
-    """The ``limit`` nearest matches within ``radius``, looked for in growing discs: once
-    a disc holds ``limit`` of them they are the nearest (anything farther is outside it),
-    and the rest of the radius is never read. Each next disc is sized from the density the
-    last one showed (a quarter of the area more than it suggests), at least twice as wide.
+def _placed_entries() -> int:
+    """How many public entries have a position (the pre-counted cells of level 0)."""
+    cells = MapCell.objects.filter(facet="", value="", level=MAP_CELL_LEVELS[0])
+    return _remembered(("placed",), lambda: cells.aggregate(n=Sum("count"))["n"] or 1)
+
+
+def _dense_enough(origin, radius: float, wanted: float) -> float | None:
+    """The radius of the smallest disc around ``origin`` that the pre-counted cells of the
+    whole directory say holds ``wanted`` entries (RING_MARGIN times more, and the width of a
+    cell more), at most ``radius``; None without cells.
+
+    Cells about RING_CELLS times narrower than the disc looked at, each taken at its
+    entries' mean position: first the whole radius, then the disc found there, with finer
+    cells, while it shrinks. The words and filters of a search are not counted in cells: the
+    share of the entries that have them stands for them (``wanted`` is the window over that
+    share), as if they were spread alike; where they are not, the disc grows (``_rings``)."""
+    lat0, lon0 = origin
+    shrink = math.cos(math.radians(lat0))
+    ring = radius
+    for level in MAP_CELL_LEVELS:
+        size = 360 / 2**level
+        span = ring / KM_PER_DEGREE
+        if size > span / RING_CELLS and level != MAP_CELL_LEVELS[-1]:
+            continue  # cells too wide for this disc
+        y0, y1 = math.floor((lat0 - span) / size), math.floor((lat0 + span) / size)
+        x0 = math.floor((lon0 - span / shrink) / size)
+        x1 = math.floor((lon0 + span / shrink) / size)
+        cells = MapCell.objects.filter(
+            facet="", value="", level=level, y__range=(y0, y1), x__range=(x0, x1)
+        ).values_list("count", "latitude", "longitude")
+        found = sorted(
+            (math.hypot(lat - lat0, (lon - lon0) * shrink) * KM_PER_DEGREE, n)
+            for n, lat, lon in cells
+        )
+        if not found and not MapCell.objects.filter(facet="", value="").exists():
+            return None
+        held, smaller = 0, ring
+        for distance, n in found:
+            held += n
+            if held >= wanted * RING_MARGIN:
+                smaller = min(ring, distance + size * KM_PER_DEGREE)
+                break
+        if smaller > ring / 2:
+            return smaller  # finer cells would not change much
+        ring = smaller
+    return ring
+
+
+def _rings(matches: QuerySet, origin, radius: float, limit: int, first: float) -> list[tuple]:
+    """The ``limit`` nearest matches within ``radius``, looked for in growing discs, from
+    ``first`` (km): once a disc holds ``limit`` of them they are the nearest (anything
+    farther is outside it), and the rest of the radius is never read. Each next disc is
+    sized from the density the last one showed (a quarter of the area more than it
+    suggests), at least twice as wide.
     """
-    ring = radius * first
+    ring = first
     while True:
         rows = _rows(_near(matches, origin, ring), limit, near=True)
         if len(rows) == limit or ring >= radius:

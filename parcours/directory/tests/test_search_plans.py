@@ -156,6 +156,46 @@ def test_near_searches_come_nearest_first_through_the_rings(corpus, monkeypatch)
     assert first.more
 
 
+NEAR = [fields for fields in QUERIES if "near_commune" in fields]
+
+
+def test_near_searches_answer_alike_from_the_disc_the_cells_choose(
+    corpus, org_a, monkeypatch, forget_estimates
+):
+    """With pre-counted cells, the first disc is the one they say holds the window: the
+    answers are those of discs grown from a fraction of the radius."""
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", WINDOW)
+    for name in ("NEAR_READ_LIMIT", "READ_LIMIT"):  # every near search in rings
+        monkeypatch.setattr(search_module, name, {"sqlite": -1, "postgresql": -1})
+    monkeypatch.setattr(search_module, "FEW", 0)
+    assert not MapCell.objects.exists()  # a small corpus has none
+    expected = [answer(org_a, fields) for fields in NEAR]
+    monkeypatch.setattr(search_module, "MAP_CELLS_BEYOND", 0)
+    search_module.map_cells_fill()
+    first = []
+    rings = search_module._rings
+    monkeypatch.setattr(
+        search_module, "_rings", lambda *args: first.append(args[-1]) or rings(*args)
+    )
+    for fields, wanted in zip(NEAR, expected, strict=True):
+        assert answer(org_a, fields) == wanted, fields
+    # The corpus is a few streets: the nearest cells (600 m wide) hold it, radius 3 to 200 km.
+    assert len(first) >= 3 and all(ring < 2 for ring in first)
+
+
+def test_the_cells_give_the_disc_that_holds_enough_entries(corpus, monkeypatch):
+    venissieux = (45.6975, 4.8867)
+    assert search_module._dense_enough(venissieux, 20, 1) is None  # no cells yet
+    monkeypatch.setattr(search_module, "MAP_CELLS_BEYOND", 0)
+    search_module.map_cells_fill()
+    public = SearchEntry.objects.filter(organisation=None, latitude__isnull=False).count()
+    one = search_module._dense_enough(venissieux, 20, 1)
+    assert 0 < one < 2  # the nearest cell, and a cell's width
+    assert search_module._dense_enough(venissieux, 20, public) == 20  # all of them: the radius
+    assert search_module._dense_enough(venissieux, 0.3, 1) <= 0.3  # never beyond the radius
+    assert search_module._placed_entries() == public
+
+
 FRANCE = (-5.0, 41.0, 10.0, 51.0)
 LYON = (4.8, 45.6, 4.95, 45.8)
 
