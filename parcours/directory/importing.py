@@ -230,10 +230,13 @@ def copy_rows(cursor, table: str, columns: list[str], rows: Iterable[Iterable]) 
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
-def insert_rows(model: type[models.Model], rows: list[dict], key: str | None = None) -> dict:
+def insert_rows(
+    model: type[models.Model], rows: list[dict], key: str | None = None, *, table: str = ""
+) -> dict:
     """``INSERT`` the rows (dicts of the same fields); their new pks by ``key`` if given.
 
-    Fields left out get their model default, prepared once.
+    Fields left out get their model default, prepared once. ``table``: write into that
+    table (of the model's columns) instead of the model's.
     """
     if not rows:
         return {}
@@ -258,7 +261,7 @@ def insert_rows(model: type[models.Model], rows: list[dict], key: str | None = N
     with connection.cursor() as cursor:
         copy_rows(
             cursor,
-            ops.quote_name(meta.db_table),
+            ops.quote_name(table or meta.db_table),
             [*given, *others],
             params,
         )

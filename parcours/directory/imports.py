@@ -47,7 +47,7 @@ from .hsds import hsds_import_services
 from .importing import ImportReport, Progress, count_lines
 from .models import ImportJob, SearchEntry, Service
 from .rpps import rpps_import
-from .search import search_index_refresh
+from .search import search_index_refresh, search_index_refresh_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -563,10 +563,12 @@ def import_search_refresh(
     if kind == Kind.RPPS:
         people = getattr(report, "professionals", {})
         structures = getattr(report, "structures", {})
+        kinds = []
         if _changed(report) or any(people.get(k) for k in ("created", "updated", "deactivated")):
-            refreshed["professional"] = search_index_refresh(kind=SearchEntry.Kind.PROFESSIONAL)
+            kinds.append(SearchEntry.Kind.PROFESSIONAL)
         if any(structures.get(k) for k in ("created", "updated")):
-            refreshed["structure"] = search_index_refresh(kind=SearchEntry.Kind.STRUCTURE)
+            kinds.append(SearchEntry.Kind.STRUCTURE)
+        refreshed = search_index_refresh_kinds(kinds)
     elif kind == Kind.FINESS and _changed(report):
         refreshed["structure"] = search_index_refresh(kind=SearchEntry.Kind.STRUCTURE)
     elif kind == Kind.HSDS and _changed(report) and organisation is not None:
@@ -599,8 +601,7 @@ def _search_refresh_quietly(job: ImportJob) -> None:
         Kind.FINESS: (SearchEntry.Kind.STRUCTURE,),
     }.get(job.kind, ())
     try:
-        for kind in kinds:
-            search_index_refresh(kind=kind)
+        search_index_refresh_kinds(kinds)
         if job.kind == Kind.HSDS:
             import_search_refresh(
                 kind=job.kind,

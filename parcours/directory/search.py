@@ -71,6 +71,15 @@ ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 # page per row: ≈ 4 times faster on PostgreSQL, where the heap is read through its order.
 # Entries are built from plain values and written in batches with ``insert_rows`` (COPY on
 # PostgreSQL); the vocabulary is written once at the end.
+#
+# SQLite: the ids of the entries follow the sort order, so that the full-text index, whose
+# lists are in id order, gives the matches of a search in the sort order and stops at the
+# window (``_read_ordered``). A rebuild stages the entries, then writes them sorted with
+# ids 1, 2…; entries written later (a few services, refreshed by id) get ids from
+# ORDERED_BELOW up, read apart and merged. A whole kind rebuilds the whole index.
+ORDERED_BELOW = 2**40
+STAGE = "search_entry_stage"
+_TABLE = "directory_searchentry"
 
 SITUATION_VALUES = (
     "pk",
@@ -242,21 +251,55 @@ def _entries(kind: str, ids: list[int] | None = None) -> Iterator[dict]:
         yield build(row)
 
 
-def _write(entries: Iterable[dict]) -> dict[str, int]:
-    """Insert the entries in batches, then the words of their text; counts per kind."""
+def _write(entries: Iterable[dict], *, whole: bool = False) -> dict[str, int]:
+    """Insert the entries in batches, then the words of their text; counts per kind.
+
+    SQLite gives the entries ids in the sort order (see ORDERED_BELOW): ``whole`` (the
+    whole index, into an empty table) through a staging table, then in the sort order with
+    ids 1, 2…; other entries after everything, from ORDERED_BELOW up."""
     counts = dict.fromkeys(SearchEntry.Kind.values, 0)
     words: set[str] = set()
+    sqlite = connection.vendor == "sqlite"
+    stage = STAGE if sqlite and whole else ""
+    next_id = None
+    if stage:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {stage} AS SELECT * FROM {_TABLE} WHERE 0")  # noqa: S608
+    elif sqlite:
+        last = SearchEntry.objects.aggregate(last=Max("id"))["last"] or 0
+        next_id = max(last + 1, ORDERED_BELOW)
     for batch in batches(entries, 5_000):
-        insert_rows(SearchEntry, batch)
+        if next_id is not None:
+            for entry in batch:
+                entry["id"] = next_id
+                next_id += 1
+        insert_rows(SearchEntry, batch, table=stage)
         for entry in batch:
             counts[entry["kind"]] += 1
             words.update(entry["text"].split())
+    if stage:
+        columns = ", ".join(
+            connection.ops.quote_name(field.column)
+            for field in SearchEntry._meta.concrete_fields
+            if not field.primary_key
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {_TABLE} (id, {columns}) SELECT ROW_NUMBER() OVER"  # noqa: S608
+                f" (ORDER BY sort_key, rowid), {columns} FROM {stage} ORDER BY sort_key, rowid"
+            )
+            cursor.execute(f"DROP TABLE {stage}")
     _vocabulary_add(words)
     return counts
 
 
 def search_index_refresh(*, kind: str, ids: Iterable[int] | None = None) -> int:
-    """Rebuild the entries of one kind (all, or those of the given source ids)."""
+    """Rebuild the entries of one kind (all, or those of the given source ids).
+
+    SQLite: a whole kind rebuilds the whole index, written in the sort order again."""
+    if ids is None and connection.vendor == "sqlite":
+        return search_index_rebuild()[kind]
     stale = SearchEntry.objects.filter(kind=kind)
     if ids is not None:
         ids = list(ids)
@@ -272,8 +315,17 @@ def search_index_refresh(*, kind: str, ids: Iterable[int] | None = None) -> int:
     return created
 
 
+def search_index_refresh_kinds(kinds: Iterable[str]) -> dict[str, int]:
+    """Rebuild whole kinds (entries per kind): one by one, or on SQLite the index once."""
+    kinds = list(kinds)
+    if connection.vendor == "sqlite" and kinds:
+        counts = search_index_rebuild()
+        return {kind: counts[kind] for kind in kinds}
+    return {kind: search_index_refresh(kind=kind) for kind in kinds}
+
+
 def _vocabulary_add(words: Iterable[str]) -> None:
-    kept = sorted({word[:100] for word in words if len(word) >= VOCABULARY_MIN_LENGTH})
+    kept = sorted({word[:WORD_MAX] for word in words if len(word) >= VOCABULARY_MIN_LENGTH})
     for batch in batches(kept, 5_000):
         SearchWord.objects.bulk_create(
             [SearchWord(word=word) for word in batch], ignore_conflicts=True
@@ -286,7 +338,7 @@ def search_index_rebuild() -> dict[str, int]:
     with transaction.atomic():
         SearchEntry.objects.all().delete()
         streams = [_entries(kind) for kind in SearchEntry.Kind.values]
-        counts = _write(heapq.merge(*streams, key=itemgetter("sort_key")))
+        counts = _write(heapq.merge(*streams, key=itemgetter("sort_key")), whole=True)
         map_cells_fill()
     _analyse()
     return counts
@@ -420,6 +472,9 @@ def _analyse() -> None:
 # with the words chooses: counted by FTS5 on SQLite (it only reads its doclists), estimated
 # from the statistics ANALYZE keeps on the tsvector on PostgreSQL; kept a while, as it only
 # chooses a plan and never changes an answer (``test_search_plans.py`` forces each plan):
+# - SQLite, words and no filter an index serves (``_read_ordered``): the full-text index
+#   lists its matches in id order, which is the sort order (see ORDERED_BELOW): the first
+#   matches are the window, and nothing else is read. Otherwise:
 # - "lead": the organisation's availability declarations (few) give the professionals;
 #   their entries are read and sorted;
 # - "read": few entries have the words: read them (``id IN fts``, GIN) and sort them;
@@ -478,8 +533,9 @@ RING_CELLS = 4
 RING_MARGIN = 1.5
 NEAR_INTERSECT_LIMIT = {"sqlite": 50_000, "postgresql": 100_000}
 SHORT_WORD = 2  # PostgreSQL tests words this short on the text when a longer one leads
-COVERING_INDEX = "searchentry_id_sort"  # SQLite: (id, sort_key, organisation_id, kind, mode)
-COVERED_READ = True  # SQLite reads the sort keys of many matches from it (_read_covered)
+ORDERED_READ = True  # SQLite reads word searches in the full-text index's order (_read_ordered)
+EXACT_TERMS = 64  # ...each word as the indexed words it begins, up to this many
+WORD_MAX = 100  # the vocabulary's words are cut at this length
 
 
 @dataclass
@@ -737,7 +793,7 @@ class _Criteria:
     rest: Q
     lead: tuple[str, list] | None
     placed: bool = False  # a profession without a commune: its index has the positions
-    covered: bool = True  # ``rest`` tests the kind or the mode alone (SQLite's 0015 index)
+    covered: bool = True  # ``rest`` tests the kind or the mode alone (SQLite: _read_ordered)
 
     def entries(self) -> QuerySet:
         entries = SearchEntry.objects.filter(self.visible & self.ordered & self.rest)
@@ -859,12 +915,13 @@ def _rows(queryset: QuerySet, limit: int, *, near: bool = False, sort: bool = Fa
     return list(rows) if near else [(*row, None) for row in rows]
 
 
-def _read_covered(criteria: _Criteria, alternatives, limit: int) -> list[tuple] | None:
+def _read_ordered(criteria: _Criteria, alternatives, limit: int) -> list[tuple] | None:
     """SQLite, words and no filter but the kind or the mode: the first ``limit`` matches in
-    sort order, their sort keys read from the covering index of migration 0015 rather than
-    from their rows, then the columns of those alone. None: does not apply."""
+    the full-text index's own order, the sort order (see ORDERED_BELOW), so that it stops
+    there instead of reading every match; with the entries written since the last rebuild
+    (read whole: few), merged by sort key. None: does not apply."""
     if (
-        not COVERED_READ
+        not ORDERED_READ
         or connection.vendor != "sqlite"
         or not alternatives
         or criteria.ordered
@@ -872,18 +929,71 @@ def _read_covered(criteria: _Criteria, alternatives, limit: int) -> list[tuple] 
         or criteria.lead is not None
     ):
         return None
+    expression = _ordered_expression(alternatives)
+    if expression is None:
+        return []  # a word begins no indexed word
     entries = SearchEntry.objects.filter(criteria.visible & criteria.rest)
-    first = _with_words(entries, alternatives, "read")
-    first = first.order_by("sort_key", "id").values_list("id", flat=True)[:limit]
-    sql, params = first.query.sql_with_params()
     table = connection.ops.quote_name(SearchEntry._meta.db_table)
-    sql = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {COVERING_INDEX}", 1)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = [pk for (pk,) in cursor.fetchall()]
-    columns = SearchEntry.objects.filter(id__in=ids).values_list("id", *WINDOW)
-    found = {row[0]: row for row in columns}
-    return [(*found[pk], None) for pk in ids if pk in found]
+    rows = []
+    for test, order in ((f"< {ORDERED_BELOW}", True), (f">= {ORDERED_BELOW}", False)):
+        found = entries.extra(  # noqa: S610
+            tables=["directory_search_fts"],
+            where=[
+                f"{table}.id = directory_search_fts.rowid",
+                "directory_search_fts MATCH %s",
+                f"directory_search_fts.rowid {test}",
+            ],
+            params=[expression],
+            order_by=["directory_search_fts.rowid"] if order else [],
+        ).values_list("id", *WINDOW, "sort_key")
+        sql, params = (found[:limit] if order else found).query.sql_with_params()
+        # The full-text index leads (its order), each match's entry found by id.
+        sql = sql.replace(
+            f'FROM {table} , "directory_search_fts"',
+            f'FROM "directory_search_fts" CROSS JOIN {table}',
+            1,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows += cursor.fetchall()
+    if any(row[0] >= ORDERED_BELOW for row in rows):
+        rows.sort(key=lambda row: (row[-1], row[0]))
+    return [_window_row(row[:-1]) for row in rows[:limit]]
+
+
+def _ordered_expression(alternatives: list[list[str]]) -> str | None:
+    """The words as an FTS5 expression read in id order without merging whole lists first:
+    a spelling of more than three letters as the indexed words it begins (a prefix query
+    without a prefix index merges all their lists before giving a first match), unless it
+    begins more than EXACT_TERMS of them; two or three letters through the prefix index.
+    None when a word begins no indexed word (the vocabulary holds every word of three
+    letters or more, see ``_write``)."""
+    groups = []
+    for spellings in alternatives:
+        terms = []
+        for spelling in spellings:
+            words = []
+            if len(spelling) > 3:
+                found = SearchWord.objects.filter(word__gte=spelling, word__lt=spelling + "~")
+                words = list(found.values_list("word", flat=True)[: EXACT_TERMS + 1])
+            cut = any(len(word) >= WORD_MAX for word in words)  # cut in the vocabulary
+            if len(spelling) <= 3 or len(words) > EXACT_TERMS or cut:
+                terms.append(f'"{spelling}"*')
+            else:
+                terms += [f'"{word}"' for word in words]
+        if not terms:
+            return None
+        groups.append("(" + " OR ".join(terms) + ")")
+    return " AND ".join(groups)
+
+
+def _window_row(row) -> tuple:
+    """(id, *WINDOW, None) from a row read by raw SQL (SQLite gives JSON as text)."""
+    row = list(row)
+    languages = 1 + WINDOW.index("languages")
+    if isinstance(row[languages], str):
+        row[languages] = json.loads(row[languages])
+    return (*row, None)
 
 
 def _walk(
@@ -921,13 +1031,7 @@ def _walk(
         SearchEntry.objects.filter(criteria.visible & criteria.ordered), bound
     ):
         return None, len(found)  # else the walk went through every entry: that is all
-    languages = 1 + WINDOW.index("languages")
-    rows = []
-    for row in found:
-        row = list(row[:-3])  # without sort_key, keep and hit
-        if isinstance(row[languages], str):
-            row[languages] = json.loads(row[languages])
-        rows.append((*row, None))
+    rows = [_window_row(row[:-3]) for row in found]  # without sort_key, keep and hit
     return rows, len(rows)
 
 
@@ -952,6 +1056,8 @@ def _walk_or_read(criteria: _Criteria, alternatives, how: str, limit: int) -> li
 def _window(criteria: _Criteria, alternatives, origin, radius: float) -> list[tuple]:
     """The first COUNT_LIMIT + 1 results: (id, *WINDOW, distance2 or None), in order."""
     limit = COUNT_LIMIT + 1
+    if origin is None and (rows := _read_ordered(criteria, alternatives, limit)) is not None:
+        return rows
     how = _plan(alternatives, criteria)
     entries = criteria.entries()
     if origin is None:
@@ -961,8 +1067,6 @@ def _window(criteria: _Criteria, alternatives, origin, radius: float) -> list[tu
             if rows is not None:
                 return rows
             how = "read"
-        if how == "read" and (rows := _read_covered(criteria, alternatives, limit)) is not None:
-            return rows
         return _rows(_with_words(entries, alternatives, how), limit, sort=how != "none")
     if (
         how in ("walk", "member", "text")

@@ -7,6 +7,9 @@ window: past COUNT_LIMIT results the count stops there and ``more`` is set; and 
 grid of a whole result set gives the clusters of the viewport.
 """
 
+import importlib
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -48,15 +51,22 @@ QUERIES = [
     {"near_commune": "69259", "radius_km": 2, "accepting": "now"},
 ]
 PLANS = {  # what each forced plan changes (SQLite's and PostgreSQL's limits alike)
-    "walk (tests each entry in sort order)": {"READ_LIMIT": {"sqlite": -1, "postgresql": -1}},
+    "read (SQLite: without the full-text index's order)": {"ORDERED_READ": False},
+    "the full-text index's order, every word a prefix (SQLite)": {"EXACT_TERMS": 0},
+    "walk (tests each entry in sort order)": {
+        "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
+        "ORDERED_READ": False,
+    },
     "text (SQLite: the folded text)": {
         "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
         "FTS_MEMBER_LIMIT": -1,
+        "ORDERED_READ": False,
     },
     "walk cut short, then read": {
         "READ_LIMIT": {"sqlite": -1, "postgresql": -1},
         "WALK_BOUND": {"sqlite": 2, "postgresql": 2},
         "FILTER_WALK_BOUND": 2,
+        "ORDERED_READ": False,
     },
     "no lead filter": {"FEW": 0, "FEW_PLACED": 0},
     "small first disc": {"FIRST_RING": 1 / 100},
@@ -70,7 +80,6 @@ PLANS = {  # what each forced plan changes (SQLite's and PostgreSQL's limits ali
         "NEAR_INTERSECT_LIMIT": {"sqlite": -1, "postgresql": -1},
     },
     "every word in the GIN index (PostgreSQL)": {"SHORT_WORD": 0},
-    "matches read from their rows (SQLite)": {"COVERED_READ": False},
 }
 WINDOW = 3  # a window smaller than the corpus, so that walks and rings can end early
 
@@ -323,18 +332,68 @@ def test_the_map_does_without_cells_not_counted_yet(corpus, monkeypatch):
     assert directory_map(query=SearchQuery(), bbox=FRANCE) == before
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's covering index")
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's entry ids")
+
+
+def in_id_order():
+    return list(SearchEntry.objects.order_by("id").values_list("id", flat=True))
+
+
+def in_sort_order():
+    return list(SearchEntry.objects.order_by("sort_key", "id").values_list("id", flat=True))
+
+
+@sqlite_only
+def test_sqlite_numbers_the_entries_of_a_rebuild_in_the_sort_order(corpus):
+    assert in_id_order() == in_sort_order()
+    assert in_id_order()[0] == 1
+
+
+@sqlite_only
 @pytest.mark.parametrize(
-    "fields", [{"q": "kiné"}, {"q": "kiné", "kind": "professional", "mode": "L"}]
+    "fields", [{"q": "kiné"}, {"q": "ccas de"}, {"q": "kiné", "kind": "professional", "mode": "L"}]
 )
-def test_sqlite_reads_the_sort_keys_of_many_matches_from_the_covering_index(
+def test_sqlite_reads_the_matches_in_the_full_text_index_order_with_later_entries(
     corpus, org_a, monkeypatch, forget_estimates, fields
 ):
+    """Entries written since the rebuild (refreshed by id) come after every other, and are
+    merged into the answer at their place in the sort order."""
+    kinés = SearchEntry.objects.filter(kind="professional", text__contains="kine")
+    search_module.search_index_refresh(
+        kind="professional", ids=kinés.values_list("ref_id", flat=True)[:2]
+    )
+    later = SearchEntry.objects.filter(id__gte=search_module.ORDERED_BELOW)
+    assert later.count() == 2 and in_id_order() != in_sort_order()
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", WINDOW)
     with CaptureQueriesContext(connection) as queries:
-        covered = answer(org_a, fields)
-    assert any("INDEXED BY searchentry_id_sort" in query["sql"] for query in queries)
-    monkeypatch.setattr(search_module, "COVERED_READ", False)
+        ordered = answer(org_a, fields)
+    assert any("CROSS JOIN" in query["sql"] for query in queries)
+    monkeypatch.setattr(search_module, "ORDERED_READ", False)
     search_module._estimates.clear()
     with CaptureQueriesContext(connection) as queries:
-        assert answer(org_a, fields) == covered
-    assert not any("INDEXED BY" in query["sql"] for query in queries)
+        assert answer(org_a, fields) == ordered
+    assert not any("CROSS JOIN" in query["sql"] for query in queries)
+
+
+@sqlite_only
+def test_a_whole_kind_rebuilds_the_sqlite_index_in_the_sort_order(corpus):
+    search_module.search_index_refresh(kind="professional", ids=[])
+    search_module.search_index_refresh(kind="structure")
+    assert in_id_order() == in_sort_order()
+    assert not SearchEntry.objects.filter(id__gte=search_module.ORDERED_BELOW).exists()
+
+
+@sqlite_only
+def test_the_migration_numbers_existing_entries_in_the_sort_order(corpus, org_a):
+    migration = importlib.import_module(
+        "parcours.directory.migrations.0017_search_entries_in_sort_order"
+    )
+    before = [answer(org_a, fields) for fields in QUERIES]
+    with connection.cursor() as cursor:  # as written before: ids in no particular order
+        cursor.execute("UPDATE directory_searchentry SET id = 1000000 - id")
+    assert in_id_order() != in_sort_order()
+    editor = SimpleNamespace(connection=connection, execute=connection.cursor().execute)
+    migration.renumber(None, editor)
+    assert in_id_order() == in_sort_order()
+    search_module._estimates.clear()
+    assert [answer(org_a, fields) for fields in QUERIES] == before
