@@ -72,6 +72,8 @@ class ImportReport:
 class Progress:
     """A one-line progress display: rows done, rows/s and time left when the total is known."""
 
+    stored = False  # written in the database (a web job's), which SQLite's one writer limits
+
     def __init__(self, total: int | None = None, stream: IO[str] | None = None, every: float = 0.5):
         self.total = total
         # Set by an import run as one long transaction (the RPPS first load): a progress

@@ -328,6 +328,8 @@ def _not_already_running(*, kind: str, organisation: Organisation) -> None:
 class JobProgress(Progress):
     """The importers' progress, written on the job's row about once a second (no stream)."""
 
+    stored = True
+
     def __init__(self, *, job_id: int, total: int | None = None, every: float | None = None):
         super().__init__(total=total, stream=io.StringIO(), every=every or PROGRESS_EVERY)
         self.job_id = job_id

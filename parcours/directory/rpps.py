@@ -390,7 +390,9 @@ def rpps_import(
         return report
     if progress is not None and progress.total is None:
         progress.total = max(total - 1, 0)
-    with import_session(), RppsRun(report=report, territory=territory) as run, run.loading():
+    stored = getattr(progress, "stored", False)
+    run = RppsRun(report=report, territory=territory, stored_progress=stored)
+    with import_session(), run, run.loading():
         if progress is not None:
             progress.in_transaction = run.first_load
         with path.open(encoding="utf-8-sig", newline="\n") as handle:

@@ -147,7 +147,7 @@ def _defaults(model: type[models.Model], given: tuple[str, ...]) -> tuple[str, s
 class RppsRun:
     """One import: the state it keeps (in temporary tables), a batch, then the ending."""
 
-    def __init__(self, *, report, territory: set[str] | None):
+    def __init__(self, *, report, territory: set[str] | None, stored_progress: bool = False):
         self.report = report
         self.territory = territory
         self.today = timezone.localdate()
@@ -171,8 +171,10 @@ class RppsRun:
             "today": connection.ops.adapt_datefield_value(self.today),
             "rpps": RPPS_SOURCE,
         }
+        # SQLite has one writer: a progress written in the database (a web job) could not be
+        # written beside a first load's transaction, so such an import goes batch by batch.
         self.first_load = (
-            postgres
+            (postgres or not stored_progress)
             and territory is None
             and not Professional.objects.exists()
             and not PracticeSituation.objects.exists()
@@ -221,6 +223,12 @@ class RppsRun:
         too: those keys stay, checked at its commit). The tables it filled are analysed at
         its end. Other runs commit batch by batch.
 
+        SQLite (a first load from the command line, see ``stored_progress``): the same,
+        but SQLite has one writer, so the whole database waits for the load to write (the
+        application's writes wait, then fail after SQLite's timeout); readers see the
+        directory as it was until it commits. Its foreign keys are checked row by row; no
+        statistics are gathered (batch-by-batch runs gather none either).
+
         The two tables are locked before anything else, then found empty again: a run that
         began at the same time and filled them meanwhile makes this one go batch by batch.
         """
@@ -239,25 +247,31 @@ class RppsRun:
             if self.report.error:
                 transaction.set_rollback(True)
                 return
+            postgres = connection.vendor == "postgresql"
             with connection.cursor() as cursor:
-                # The batches' planner settings (see _plan) no longer hold: whole tables now.
-                cursor.execute(
-                    "SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on; "
-                    "SET LOCAL maintenance_work_mem = '256MB'"
-                )
-                # The foreign keys kept are checked now (an index is not created on a table
-                # with checks pending), as they would be at the commit.
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                if postgres:
+                    # The batches' planner settings (see _plan) no longer hold: whole tables.
+                    cursor.execute(
+                        "SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on; "
+                        "SET LOCAL maintenance_work_mem = '256MB'"
+                    )
+                    # The foreign keys kept are checked now (an index is not created on a
+                    # table with checks pending), as they would be at the commit.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 for statement in rebuild:
                     cursor.execute(statement)
-                # Statistics of the tables loaded, for the pages' plans (autovacuum would
-                # come later, if it runs at all: PostgreSQL's advice after a bulk load).
-                tables = ", ".join(_table(model) for model in LOADED)
-                cursor.execute(f"ANALYZE {tables}")
+                if postgres:
+                    # Statistics of the tables loaded, for the pages' plans (autovacuum would
+                    # come later, if it runs at all: PostgreSQL's advice after a bulk load).
+                    tables = ", ".join(_table(model) for model in LOADED)
+                    cursor.execute(f"ANALYZE {tables}")
 
     def _still_empty(self) -> bool:
         with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {self.P}, {self.X} IN ACCESS EXCLUSIVE MODE")
+            if connection.vendor == "postgresql":
+                cursor.execute(f"LOCK TABLE {self.P}, {self.X} IN ACCESS EXCLUSIVE MODE")
+            else:  # a write, even of nothing, takes the database's one write lock
+                cursor.execute(f"DELETE FROM {self.P} WHERE 0")  # noqa: S608
         return not Professional.objects.exists() and not PracticeSituation.objects.exists()
 
     # Each batch --------------------------------------------------------------------------------
@@ -766,10 +780,22 @@ LOADED = (Professional, PracticeSituation, Structure)  # the tables a first load
 
 
 def _drop_secondary(cursor) -> list[str]:
-    """PostgreSQL, a first load: drop the secondary indexes (neither unique nor primary) of
-    professionals and situations, and the situations' foreign key to professionals; returns
-    the statements that create them again, from the server's own definitions of them (as
-    ``pg_dump`` writes them), indexes first."""
+    """A first load: drop the secondary indexes (neither unique nor primary) of
+    professionals and situations, and on PostgreSQL the situations' foreign key to
+    professionals; returns the statements that create them again, from the database's own
+    definitions of them (as ``pg_dump`` writes them; SQLite keeps each index's statement),
+    indexes first. SQLite checks foreign keys row by row whatever is done: they stay."""
+    if connection.vendor == "sqlite":
+        tables = [model._meta.db_table for model in (Professional, PracticeSituation)]
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            " AND tbl_name IN (%s, %s) ORDER BY name",
+            tables,
+        )
+        indexes = cursor.fetchall()
+        for name, _sql in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        return [sql for _name, sql in indexes]
     indexes, keys = [], []
     for model in (Professional, PracticeSituation):
         table = model._meta.db_table
