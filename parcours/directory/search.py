@@ -75,8 +75,9 @@ ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 # SQLite: the ids of the entries follow the sort order, so that the full-text index, whose
 # lists are in id order, gives the matches of a search in the sort order and stops at the
 # window (``_read_ordered``). A rebuild stages the entries, then writes them sorted with
-# ids 1, 2…; entries written later (a few services, refreshed by id) get ids from
-# ORDERED_BELOW up, read apart and merged. A whole kind rebuilds the whole index.
+# ids following the last rebuild's; entries written later (a few services, refreshed by
+# id) get ids from ORDERED_BELOW up, read apart and merged. A whole kind rebuilds the whole
+# index.
 ORDERED_BELOW = 2**40
 STAGE = "search_entry_stage"
 _TABLE = "directory_searchentry"
@@ -251,12 +252,13 @@ def _entries(kind: str, ids: list[int] | None = None) -> Iterator[dict]:
         yield build(row)
 
 
-def _write(entries: Iterable[dict], *, whole: bool = False) -> dict[str, int]:
+def _write(entries: Iterable[dict], *, whole: int = 0) -> dict[str, int]:
     """Insert the entries in batches, then the words of their text; counts per kind.
 
     SQLite gives the entries ids in the sort order (see ORDERED_BELOW): ``whole`` (the
-    whole index, into an empty table) through a staging table, then in the sort order with
-    ids 1, 2…; other entries after everything, from ORDERED_BELOW up."""
+    whole index, into an empty table: its first id) through a staging table, then in the
+    sort order with ids ``whole``, ``whole`` + 1…; other entries after everything, from
+    ORDERED_BELOW up."""
     counts = dict.fromkeys(SearchEntry.Kind.values, 0)
     words: set[str] = set()
     sqlite = connection.vendor == "sqlite"
@@ -286,8 +288,9 @@ def _write(entries: Iterable[dict], *, whole: bool = False) -> dict[str, int]:
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {_TABLE} (id, {columns}) SELECT ROW_NUMBER() OVER"  # noqa: S608
-                f" (ORDER BY sort_key, rowid), {columns} FROM {stage} ORDER BY sort_key, rowid"
+                f"INSERT INTO {_TABLE} (id, {columns}) SELECT %s + ROW_NUMBER() OVER"  # noqa: S608
+                f" (ORDER BY sort_key, rowid), {columns} FROM {stage} ORDER BY sort_key, rowid",
+                [whole - 1],
             )
             cursor.execute(f"DROP TABLE {stage}")
     _vocabulary_add(words)
@@ -336,9 +339,13 @@ def search_index_rebuild() -> dict[str, int]:
     """Every entry again, all kinds merged in the sort order; then fresh statistics."""
     map_cache_clear()
     with transaction.atomic():
+        # Ids never given before (the map's grids kept by each process know the index by its
+        # highest id): after the last rebuild's, from 1 again once half the range is used.
+        last = SearchEntry.objects.filter(id__lt=ORDERED_BELOW).aggregate(last=Max("id"))["last"]
+        first = 1 if (last or 0) >= ORDERED_BELOW // 2 else (last or 0) + 1
         SearchEntry.objects.all().delete()
         streams = [_entries(kind) for kind in SearchEntry.Kind.values]
-        counts = _write(heapq.merge(*streams, key=itemgetter("sort_key")), whole=True)
+        counts = _write(heapq.merge(*streams, key=itemgetter("sort_key")), whole=first)
         map_cells_fill()
     _analyse()
     return counts
