@@ -400,3 +400,21 @@ def test_the_migration_numbers_existing_entries_in_the_sort_order(corpus, org_a)
     assert in_id_order() == in_sort_order()
     search_module._estimates.clear()
     assert [answer(org_a, fields) for fields in QUERIES] == before
+
+
+@sqlite_only
+@pytest.mark.parametrize("exact", [True, False])  # the viewport's positions, or the grid's
+@pytest.mark.parametrize("bbox", [FRANCE, LYON])
+def test_sqlite_reads_the_positions_of_matches_from_their_index_by_id(
+    corpus, monkeypatch, forget_estimates, bbox, exact
+):
+    monkeypatch.setattr(search_module, "MAP_MAX_POINTS", 1)
+    if not exact:
+        monkeypatch.setattr(search_module, "MAP_EXACT_LIMIT", 0)
+    with CaptureQueriesContext(connection) as queries:
+        indexed = directory_map(query=SearchQuery(q="kiné"), bbox=bbox)
+    assert any("INDEXED BY searchentry_id_position" in query["sql"] for query in queries)
+    assert indexed["total"] > 1
+    monkeypatch.setattr(search_module, "_by_id", list)
+    search_module.map_cache_clear()
+    assert directory_map(query=SearchQuery(q="kiné"), bbox=bbox) == indexed
