@@ -1541,22 +1541,27 @@ def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisati
         matches = _near(matches, origin, radius, indexed=not few)
         everywhere = _near(everywhere, origin, radius, indexed=False)
     inside = _inside(matches, bbox, indexed=not few)
-    first = list(
-        inside.order_by().values_list(
+    plain = not alternatives and origin is None and not (criteria.ordered or criteria.rest)
+    # A search's viewport is read once: its positions, with the entries' ids (its points'
+    # details are read by id when there are few); the whole directory's, only if few.
+    positions = None if plain else _positions(inside)
+    if positions is None:
+        first = inside.order_by().values_list("id")[: MAP_MAX_POINTS + 1]
+        ids = [pk for (pk,) in first]
+    else:
+        ids = [pk for pk, _lat, _lon in positions[: MAP_MAX_POINTS + 1]]
+    if len(ids) <= MAP_MAX_POINTS:
+        details = SearchEntry.objects.filter(id__in=ids).values_list(
             "sort_key", "id", "kind", "ref_id", "title", "latitude", "longitude"
-        )[: MAP_MAX_POINTS + 1]
-    )
-    if len(first) <= MAP_MAX_POINTS:
-        first.sort()
+        )
         return {
-            "total": len(first),
+            "total": len(ids),
             "points": [
                 {"id": f"{kind}-{ref}", "name": title, "latitude": lat, "longitude": lon}
-                for _key, _id, kind, ref, title, lat, lon in first
+                for _key, _id, kind, ref, title, lat, lon in sorted(details)
             ],
             "clusters": [],
         }
-    plain = not alternatives and origin is None and not (criteria.ordered or criteria.rest)
     key = (tuple(sorted(vars(replace(query, page=1)).items())), getattr(organisation, "pk", None))
     if plain and east - west <= MAP_WIDE:
         points = _plain_points(organisation, bbox)
@@ -1566,9 +1571,9 @@ def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisati
             ("plain", getattr(organisation, "pk", None)), lambda: _plain_points(organisation)
         )
         cells = _regroup(grid.cells(bbox), bbox)
-    elif len(positions := _positions(inside)) <= MAP_EXACT_LIMIT:
+    elif len(positions) <= MAP_EXACT_LIMIT:
         # the viewport's entries, grouped here: the one reading that also counted them
-        counted = sorted(Counter(positions).items())
+        counted = sorted(Counter((lat, lon) for _pk, lat, lon in positions).items())
         cells = _regroup(((n, lat, lon) for (lat, lon), n in counted), bbox)
     else:
         grid = _map_grid(key, lambda: _points(everywhere))
@@ -1576,9 +1581,11 @@ def _map(query: SearchQuery, bbox: tuple[float, float, float, float], organisati
     return {"total": sum(n for n, _lat, _lon in cells), "points": [], "clusters": _clusters(cells)}
 
 
-def _positions(inside: QuerySet) -> list[tuple[float, float]]:
-    """The positions of the viewport's entries, MAP_EXACT_LIMIT + 1 at most."""
-    return _by_id(inside.order_by().values_list("latitude", "longitude")[: MAP_EXACT_LIMIT + 1])
+def _positions(inside: QuerySet) -> list[tuple[int, float, float]]:
+    """(id, latitude, longitude) of the viewport's entries, one more than they are read for
+    at most (MAP_EXACT_LIMIT, or MAP_MAX_POINTS)."""
+    rows = inside.order_by().values_list("id", "latitude", "longitude")
+    return _by_id(rows[: max(MAP_EXACT_LIMIT, MAP_MAX_POINTS) + 1])
 
 
 def _by_id(queryset: QuerySet) -> list[tuple]:
