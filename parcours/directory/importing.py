@@ -9,7 +9,8 @@ so a run interrupted between batches is completed, without duplicates, by runnin
 import json
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -19,6 +20,7 @@ from typing import IO, TypeVar
 from django.db import connection, models
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 BATCH_SIZE = 5_000
 
@@ -107,6 +109,51 @@ def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+READ_AHEAD_SWITCH = 0.0005  # seconds
+
+
+@contextmanager
+def read_ahead(
+    items: Iterator[T], prepare: Callable[[T], U], *, threaded: bool = True
+) -> Iterator[Iterator[U]]:
+    """``prepare(item)`` for each item, the next one read and prepared in a thread while the
+    caller works on the last one (``threaded``; otherwise in turn).
+
+    An import's reading (decoding, splitting, checking and arranging a batch's lines, all
+    Python) and its writing (mostly waiting for the database, which lets go of the
+    interpreter) then overlap, on two cores. ``items`` and ``prepare`` must not touch the
+    database: Django's connections are the thread's own. An exception raised in the thread
+    comes out of ``next``; leaving the block early waits for the item being read, at most.
+
+    Meanwhile the interpreter's switch interval is shortened (``READ_AHEAD_SWITCH``): at
+    its 5 ms, each answer of the database would wait for the reading thread to let go of
+    the interpreter, the server idle meanwhile (seconds over a national import).
+    """
+    if not threaded:
+        yield (prepare(item) for item in items)
+        return
+    done = object()
+
+    def step():
+        for item in items:  # the next item, or ``done``
+            return prepare(item)
+        return done
+
+    def ready() -> Iterator[U]:
+        following = reader.submit(step)
+        while (item := following.result()) is not done:
+            following = reader.submit(step)
+            yield item
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, READ_AHEAD_SWITCH))
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-reader") as reader:
+            yield ready()
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def count_lines(path: Path) -> int:
@@ -214,9 +261,10 @@ def column_defaults(model: type[models.Model], given: Iterable[str]) -> tuple[li
     return [field.column for field in others], defaults
 
 
-def copy_rows(cursor, table: str, columns: list[str], rows: Iterable[Iterable]) -> None:
+def copy_rows(cursor, table: str, columns: list[str], rows: Iterable[Iterable] | bytes) -> None:
     """Write rows (value sequences in ``columns`` order) into ``table`` with one statement:
-    ``COPY`` on PostgreSQL, one prepared ``INSERT`` run over the rows on SQLite."""
+    ``COPY`` on PostgreSQL, one prepared ``INSERT`` run over the rows on SQLite. On
+    PostgreSQL, ``rows`` may be their ``COPY`` text already (``copy_text``)."""
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column in columns)
     if connection.vendor == "postgresql":
@@ -225,11 +273,60 @@ def copy_rows(cursor, table: str, columns: list[str], rows: Iterable[Iterable]) 
             connection.wrap_database_errors,
             cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
         ):
-            for values in rows:
-                copy.write_row(values)
+            if isinstance(rows, bytes):
+                copy.write(rows)
+            else:
+                for values in rows:
+                    copy.write_row(values)
     else:
         marks = ", ".join(["%s"] * len(columns))
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+
+# PostgreSQL's COPY text format: a row per line, its values separated by tabs, NULL as \N,
+# and backslash, tab, newline and carriage return escaped within values.
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+NUL = "\x00"  # stands for NULL while a line is checked: no text value may hold it
+
+
+def copy_text(rows: Iterable[Sequence]) -> bytes:
+    """Rows of text, numbers, booleans and None as ``COPY … FROM STDIN`` text (UTF-8),
+    without a connection (so in an import's reading thread: see ``read_ahead``).
+
+    Most lines need no escape: each is joined once and checked (its tabs, NUL marks,
+    backslashes and line breaks counted), and only a line that needs them is made again
+    value by value."""
+    lines = []
+    for row in rows:
+        cells = [
+            NUL if value is None else value if value.__class__ is str else _copy_value(value)
+            for value in row
+        ]
+        line = "\t".join(cells)
+        nulls = row.count(None)
+        if (
+            line.count("\t") != len(cells) - 1
+            or line.count(NUL) != nulls
+            or "\\" in line
+            or "\n" in line
+            or "\r" in line
+        ):
+            line = "\t".join([_copy_value(value) for value in row])
+        elif nulls:
+            line = line.replace(NUL, "\\N")
+        lines.append(line)
+    lines.append("")
+    return "\n".join(lines).encode()
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(COPY_ESCAPES)  # a NUL stays, for the server to refuse
+    return str(value)  # integers, floats
 
 
 def insert_rows(

@@ -37,7 +37,7 @@ from django_scopes import scopes_disabled
 
 from parcours.territory.models import INSEE_CODE_PATTERN, Commune, Territory
 
-from .importing import ImportReport, Progress, Rejection, import_session
+from .importing import ImportReport, Progress, Rejection, import_session, read_ahead
 from .rpps_run import RppsRun
 
 # Rows per batch (one transaction, a few statements): larger than the other imports' batches,
@@ -395,12 +395,17 @@ def rpps_import(
     with import_session(), run, run.loading():
         if progress is not None:
             progress.in_transaction = run.first_load
-        with path.open(encoding="utf-8-sig", newline="\n") as handle:
+        with (
+            path.open(encoding="utf-8-sig", newline="\n") as handle,
+            read_ahead(
+                _batches(parse_rpps(handle), batch_size), _prepared(run), threaded=run.postgres
+            ) as ready,
+        ):
             try:
-                for batch, lines, rejected in _batches(parse_rpps(handle), batch_size):
+                for staged, lines, rejected in ready:
                     report.read += lines
                     report.rejected.extend(rejected)
-                    if batch and not run.apply(batch):
+                    if not run.apply(staged):
                         break
                     if progress is not None:
                         progress.update(report.read)
@@ -449,6 +454,16 @@ def _batches(items: Iterator[RppsRow | RppsRejection], size: int):
             rows, rejected, lines = [], [], 0
     if rows or rejected or lines:
         yield rows, lines, rejected
+
+
+def _prepared(run: RppsRun):
+    """A batch of ``_batches`` with its rows prepared for the run (in the reading thread)."""
+
+    def prepare(batch: tuple) -> tuple:
+        rows, lines, rejected = batch
+        return run.prepare(rows), lines, rejected
+
+    return prepare
 
 
 def _territory_codes(organisation) -> set[str]:

@@ -30,6 +30,7 @@ secondary indexes once at its end (see ``RppsRun.loading``).
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import NamedTuple
 
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
@@ -37,7 +38,7 @@ from django.utils import timezone
 
 from parcours.territory.models import Commune
 
-from .importing import batches, column_defaults, copy_rows, fast_commit
+from .importing import batches, column_defaults, copy_rows, copy_text, fast_commit
 from .models import LocationPrecision, PracticeSituation, Professional, Source, Structure
 
 GEOCODED = (LocationPrecision.ADDRESS.value, LocationPrecision.STREET.value)
@@ -162,7 +163,7 @@ class RppsRun:
             )
         }
         self.nowhere = (None, None, None, unknown)
-        postgres = connection.vendor == "postgresql"
+        self.postgres = postgres = connection.vendor == "postgresql"
         self.distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
         self.P, self.S, self.X = (
             _table(model) for model in (Professional, Structure, PracticeSituation)
@@ -220,8 +221,8 @@ class RppsRun:
         again, it starts over. The two tables, empty until then, are locked for its duration
         (reading them waits: pages listing professionals wait for the load); no other table
         is locked by it (dropping a foreign key to structures or communes would lock them
-        too: those keys stay, checked at its commit). The tables it filled are analysed at
-        its end. Other runs commit batch by batch.
+        too: those keys stay, checked at the end of each batch, see ``apply``). The tables
+        it filled are analysed at its end. Other runs commit batch by batch.
 
         SQLite (a first load from the command line, see ``stored_progress``): the same,
         but SQLite has one writer, so the whole database waits for the load to write (the
@@ -276,12 +277,56 @@ class RppsRun:
 
     # Each batch --------------------------------------------------------------------------------
 
-    def apply(self, rows: list) -> bool:
+    def prepare(self, rows: list) -> "Staged":
+        """A batch's rows arranged for its tables (pure Python, no database: see
+        ``importing.read_ahead``): per professional its first row (with the first
+        savoir-faire given), per structure and per situation key the first row."""
+        outside = 0
         if self.territory is not None:
             kept = [row for row in rows if row.commune_code in self.territory]
-            self.report.outside += len(rows) - len(kept)
-            rows = kept
-        if not rows:
+            outside, rows = len(rows) - len(kept), kept
+        located, nowhere = self.located, self.nowhere
+        professionals: dict[str, list] = {}
+        structures: dict[str, tuple] = {}
+        situations: dict[str, tuple] = {}
+        for row in rows:
+            values = professionals.get(row.rpps)
+            if values is None:
+                professionals[row.rpps] = [row.rpps, *row.professional, False]
+                values = professionals[row.rpps]
+            if not values[-1] and any(row.professional[SAVOIR_FAIRE]):
+                values[SAVOIR_FAIRE_CELLS] = (*row.professional[SAVOIR_FAIRE], True)
+            if row.source_key in situations:
+                continue
+            commune, latitude, longitude, precision = located.get(row.commune_code, nowhere)
+            place = (row.address, row.postal_code, commune, row.phone, row.email)
+            place += (latitude, longitude, precision)
+            structure_key = row.structure_id or None
+            if structure_key is not None and structure_key not in structures:
+                name, finess_et, finess_ej, siret = row.structure
+                structures[structure_key] = (
+                    structure_key, row.line, name, finess_et, finess_ej, siret, *place
+                )  # fmt: skip
+            situations[row.source_key] = (
+                row.source_key, row.rpps, structure_key, row.mode, row.place_name, *place
+            )  # fmt: skip
+        lines = (rows[0].line, rows[-1].line) if rows else (0, 0)
+        tables = {}
+        for name, items in (
+            ("rpps_batch_professional", professionals),
+            ("rpps_batch_structure", structures),
+            ("rpps_batch_situation", situations),
+        ):
+            if items:
+                values = list(items.values())
+                columns = _names(BATCH_TABLES[name], len(values[0]))
+                tables[name] = (columns, copy_text(values) if self.postgres else values)
+        return Staged(lines, outside, tables, len(rows) - len(situations))
+
+    def apply(self, staged: "Staged") -> bool:
+        """Write a prepared batch; False (and the report's error) if the database refused it."""
+        self.report.outside += staged.outside
+        if not staged.tables:
             return True
         counts: dict[tuple[str, str], int] = {}
         try:
@@ -292,12 +337,17 @@ class RppsRun:
             ):
                 fast_commit()
                 self._plan(cursor)
-                repeated = self._stage(cursor, rows)
+                self._stage(cursor, staged)
                 self._professionals(cursor, counts)
                 self._structures(cursor, counts)
-                self._situations(cursor, counts, repeated)
+                self._situations(cursor, counts, staged.repeated)
+                if self.first_load and self.postgres:
+                    # The batch's foreign keys checked now rather than at the load's end:
+                    # PostgreSQL goes through every pending check at each TRUNCATE of the
+                    # batch tables, and a failure names its batch.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
         except DatabaseError as error:
-            first, last = rows[0].line, rows[-1].line
+            first, last = staged.lines
             cause = f"erreur de base de données : {str(error)[:200]}"
             if self.first_load:
                 self.report.error = (
@@ -347,49 +397,15 @@ class RppsRun:
         cursor.execute(sql)
         return cursor.fetchone()[0]
 
-    def _stage(self, cursor, rows: list) -> int:
-        """Copy the batch into its tables: per professional its first row (with the first
-        savoir-faire given), per structure and per situation key the first row; returns how
-        many rows repeated a situation key of the batch."""
+    def _stage(self, cursor, staged: "Staged") -> None:
+        """Copy the prepared batch into its tables."""
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(BATCH_TABLES)}")
         else:
             for name in BATCH_TABLES:
                 cursor.execute(f"DELETE FROM {name}")  # noqa: S608
-        located, nowhere = self.located, self.nowhere
-        professionals: dict[str, list] = {}
-        structures: dict[str, tuple] = {}
-        situations: dict[str, tuple] = {}
-        for row in rows:
-            values = professionals.get(row.rpps)
-            if values is None:
-                professionals[row.rpps] = [row.rpps, *row.professional, False]
-                values = professionals[row.rpps]
-            if not values[-1] and any(row.professional[SAVOIR_FAIRE]):
-                values[SAVOIR_FAIRE_CELLS] = (*row.professional[SAVOIR_FAIRE], True)
-            if row.source_key in situations:
-                continue
-            commune, latitude, longitude, precision = located.get(row.commune_code, nowhere)
-            place = (row.address, row.postal_code, commune, row.phone, row.email)
-            place += (latitude, longitude, precision)
-            structure_key = row.structure_id or None
-            if structure_key is not None and structure_key not in structures:
-                name, finess_et, finess_ej, siret = row.structure
-                structures[structure_key] = (
-                    structure_key, row.line, name, finess_et, finess_ej, siret, *place
-                )  # fmt: skip
-            situations[row.source_key] = (
-                row.source_key, row.rpps, structure_key, row.mode, row.place_name, *place
-            )  # fmt: skip
-        for name, items in (
-            ("rpps_batch_professional", professionals),
-            ("rpps_batch_structure", structures),
-            ("rpps_batch_situation", situations),
-        ):
-            if items:
-                width = len(next(iter(items.values())))
-                copy_rows(cursor, name, _names(BATCH_TABLES[name], width), items.values())
-        return len(rows) - len(situations)
+        for name, (columns, rows) in staged.tables.items():
+            copy_rows(cursor, name, columns, rows)
 
     def _changes(self, target: str, names: tuple[str, ...], located: bool = False) -> str:
         """The condition that the stored row ``target`` differs from the batch row ``b``."""
@@ -432,7 +448,6 @@ class RppsRun:
 
     def _professionals(self, cursor, counts: dict) -> None:
         P = self.P
-        fields = ", ".join(PROFESSIONAL_FIELDS)
         # Seen in an earlier batch without savoir-faire, which this batch brings.
         cursor.execute(
             f"UPDATE {P} SET savoir_faire_code = b.savoir_faire_code, "  # noqa: S608
@@ -450,6 +465,9 @@ class RppsRun:
             "DELETE FROM rpps_batch_professional WHERE EXISTS "
             "(SELECT 1 FROM rpps_run_professional r WHERE r.rpps = rpps_batch_professional.rpps)"
         )
+        if self.first_load:  # no stored row but the run's: the batch's are all new
+            self._insert_professionals(cursor, counts)
+            return
         # The stored row; without a savoir-faire in the batch, the stored one is kept. (Each
         # looked up by a subquery: see _plan.)
         cursor.execute(
@@ -484,6 +502,14 @@ class RppsRun:
             "rpps",
             "today",
         )
+        counts[("professional", "updated")] = updated
+        counts[("professional", "unchanged")] = existing - updated
+        self._insert_professionals(cursor, counts)
+
+    def _insert_professionals(self, cursor, counts: dict) -> None:
+        """The batch's professionals without a stored row, then the run's record of all."""
+        P = self.P
+        fields = ", ".join(PROFESSIONAL_FIELDS)
         others, marks, defaults = _defaults(
             Professional, ("rpps", *PROFESSIONAL_FIELDS, "is_active", "source", "checked_on")
         )
@@ -503,8 +529,6 @@ class RppsRun:
             "ON b.target IS NULL AND p.rpps = b.rpps"
         )
         counts[("professional", "created")] = created
-        counts[("professional", "updated")] = updated
-        counts[("professional", "unchanged")] = existing - updated
 
     # Structures --------------------------------------------------------------------------------
 
@@ -616,6 +640,9 @@ class RppsRun:
 
     def _situations(self, cursor, counts: dict, repeated: int) -> None:
         X = self.X
+        if self.first_load:
+            self._load_situations(cursor, counts, repeated)
+            return
         cursor.execute(
             "UPDATE rpps_batch_situation SET professional_id = (SELECT id FROM "  # noqa: S608
             "rpps_run_professional r WHERE r.rpps = rpps_batch_situation.rpps), structure_id = "
@@ -649,6 +676,34 @@ class RppsRun:
             "rpps",
             "today",
         )
+        created = self._insert_situations(cursor, "WHERE b.target IS NULL")
+        cursor.execute(
+            "INSERT INTO rpps_run_situation (id) SELECT COALESCE(b.target, x.id) "  # noqa: S608
+            f"FROM rpps_batch_situation b LEFT JOIN {X} x "
+            "ON b.target IS NULL AND x.source_key = b.source_key"
+        )
+        counts[("situation", "created")] = created
+        counts[("situation", "updated")] = updated
+        counts[("situation", "unchanged")] = existing - updated
+        counts[("duplicate", "")] = repeated + again
+
+    def _load_situations(self, cursor, counts: dict, repeated: int) -> None:
+        """A first load's situations: every stored one is the run's, so a key met in an
+        earlier batch is a duplicate, and the others are new; their professional and
+        structure are the run's own (their ids read as they are inserted). Each key is
+        looked up by a subquery, which the planner keeps (see _plan): the statistics say
+        the table it fills is empty."""
+        again = self._run(
+            cursor,
+            "DELETE FROM rpps_batch_situation WHERE (SELECT x.id FROM "  # noqa: S608
+            f"{self.X} x WHERE x.source_key = rpps_batch_situation.source_key) IS NOT NULL",
+        )
+        counts[("situation", "created")] = self._insert_situations(cursor, "")
+        counts[("duplicate", "")] = repeated + again
+
+    def _insert_situations(self, cursor, where: str) -> int:
+        """Insert the batch's situations (``where``: which); a first load looks their
+        professional and structure up as it inserts them."""
         given = (
             "source_key",
             *SITUATION_FIELDS,
@@ -660,25 +715,20 @@ class RppsRun:
             "checked_on",
         )
         others, marks, defaults = _defaults(PracticeSituation, given)
-        values = ", ".join(f"b.{name}" for name in given[:-5])
-        created = self._run(
+        values = [f"b.{name}" for name in given[:-5]]
+        if self.first_load:
+            values[1:3] = [
+                "(SELECT id FROM rpps_run_professional r WHERE r.rpps = b.rpps)",
+                "(SELECT id FROM rpps_run_structure r WHERE r.structure_id = b.structure_key)",
+            ]
+        return self._run(
             cursor,
-            f"INSERT INTO {X} ({', '.join(given)}{others}) SELECT {values}, TRUE, FALSE, "  # noqa: S608
-            f"TRUE, %s, %s{marks} FROM rpps_batch_situation b "
-            "WHERE b.target IS NULL",
+            f"INSERT INTO {self.X} ({', '.join(given)}{others}) SELECT {', '.join(values)}, "  # noqa: S608
+            f"TRUE, FALSE, TRUE, %s, %s{marks} FROM rpps_batch_situation b {where}",
             "rpps",
             "today",
             extra=defaults,
         )
-        cursor.execute(
-            "INSERT INTO rpps_run_situation (id) SELECT COALESCE(b.target, x.id) "  # noqa: S608
-            f"FROM rpps_batch_situation b LEFT JOIN {X} x "
-            "ON b.target IS NULL AND x.source_key = b.source_key"
-        )
-        counts[("situation", "created")] = created
-        counts[("situation", "updated")] = updated
-        counts[("situation", "unchanged")] = existing - updated
-        counts[("duplicate", "")] = repeated + again
 
     # The end of a run --------------------------------------------------------------------------
 
@@ -763,6 +813,15 @@ class RppsRun:
             f"(plus de {MAX_DEACTIVATED_SHARE:.0%}) ; le fichier est-il complet ?"
         )
         return False
+
+
+class Staged(NamedTuple):
+    """A batch prepared for its tables (``RppsRun.prepare``)."""
+
+    lines: tuple[int, int]  # its first and last line
+    outside: int  # rows left out: outside the territory
+    tables: dict[str, tuple]  # per batch table with rows: (columns, rows or COPY text)
+    repeated: int  # rows repeating a situation key of the batch
 
 
 def _temp_buffers(cursor) -> None:
