@@ -111,7 +111,7 @@ def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
         yield batch
 
 
-READ_AHEAD_SWITCH = 0.0005  # seconds
+READ_AHEAD_SWITCH = 0.0001  # seconds (measured: 0.5 ms, 47.1 s for 1 M rows; 0.1 ms, 42.5 s)
 
 
 @contextmanager

@@ -76,7 +76,7 @@ def test_read_ahead_prepares_in_another_thread_one_item_ahead():
     with read_ahead(items(), prepare) as ready:
         assert next(ready) == 0
         assert next(ready) == 1
-        assert sys.getswitchinterval() == READ_AHEAD_SWITCH
+        assert sys.getswitchinterval() == pytest.approx(READ_AHEAD_SWITCH)
     assert read == [0, 1, 2]  # the item after the last one taken, no further
     assert threading.current_thread().name not in threads
     assert sys.getswitchinterval() == interval
