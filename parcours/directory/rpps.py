@@ -19,8 +19,10 @@ One line is one activity of one professional. It becomes:
 ``parse_rpps`` turns lines into rows or rejections (pure). ``rpps_import`` writes them in
 batches of ``BATCH_SIZE`` rows, each in one transaction, set-based (``rpps_run.RppsRun``):
 the batch is copied into a temporary table and applied by a few SQL statements (stored rows
-found, compared, inserted, updated or only refreshed); on PostgreSQL, a first load into an
-empty directory is one transaction for all its batches (``RppsRun.loading``). A
+found, compared, inserted, updated or only refreshed); a first load into an empty
+directory is one transaction for all its batches (``RppsRun.loading``). On PostgreSQL the
+next batch is parsed and prepared in a thread while the last one is written
+(``importing.read_ahead``). A
 whole-country import then deactivates the professionals (and situations) absent from the
 file; an import restricted to a territory deactivates only that territory's situations.
 """

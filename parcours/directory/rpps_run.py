@@ -23,9 +23,13 @@ What the run has seen (professionals, structures, situations) is kept in tempora
 of the connection, so that a batch's rollback forgets what it saw too; ``finish`` reads
 them to deactivate what the file no longer lists.
 
-A first load (a whole-country run into a directory without professionals or situations,
-on PostgreSQL) is one transaction around all the batches, which rebuilds the loaded tables'
-secondary indexes once at its end (see ``RppsRun.loading``).
+A first load (a whole-country run into a directory without professionals or situations;
+on SQLite, from the command line) is one transaction around all the batches, which
+rebuilds the loaded tables' secondary indexes once at its end (see ``RppsRun.loading``);
+its professionals and situations, stored by the run alone, are not looked up again.
+
+``prepare`` arranges a batch without the database (in the reading thread, see
+``importing.read_ahead``); ``apply`` writes it.
 """
 
 from collections.abc import Iterator
