@@ -189,7 +189,7 @@ class RppsRun:
 
     def __enter__(self) -> "RppsRun":
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+            if self.postgres:
                 _temp_buffers(cursor)
             for name, columns in TABLES.items():
                 self._create(cursor, name, columns)
@@ -252,9 +252,8 @@ class RppsRun:
             if self.report.error:
                 transaction.set_rollback(True)
                 return
-            postgres = connection.vendor == "postgresql"
             with connection.cursor() as cursor:
-                if postgres:
+                if self.postgres:
                     # The batches' planner settings (see _plan) no longer hold: whole tables.
                     cursor.execute(
                         "SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on; "
@@ -265,7 +264,7 @@ class RppsRun:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 for statement in rebuild:
                     cursor.execute(statement)
-                if postgres:
+                if self.postgres:
                     # Statistics of the tables loaded, for the pages' plans (autovacuum would
                     # come later, if it runs at all: PostgreSQL's advice after a bulk load).
                     tables = ", ".join(_table(model) for model in LOADED)
@@ -273,7 +272,7 @@ class RppsRun:
 
     def _still_empty(self) -> bool:
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+            if self.postgres:
                 cursor.execute(f"LOCK TABLE {self.P}, {self.X} IN ACCESS EXCLUSIVE MODE")
             else:  # a write, even of nothing, takes the database's one write lock
                 cursor.execute(f"DELETE FROM {self.P} WHERE 0")  # noqa: S608
@@ -374,7 +373,7 @@ class RppsRun:
         statistics of tables an import is filling are those of a much smaller table, with
         which the planner hashes the whole stored table (one read of it per statement and
         per batch); and a batch's sorts fit in memory."""
-        if connection.vendor == "postgresql":
+        if self.postgres:
             cursor.execute(
                 "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
                 "SET LOCAL work_mem = '64MB'"
@@ -403,7 +402,7 @@ class RppsRun:
 
     def _stage(self, cursor, staged: "Staged") -> None:
         """Copy the prepared batch into its tables."""
-        if connection.vendor == "postgresql":
+        if self.postgres:
             cursor.execute(f"TRUNCATE {', '.join(BATCH_TABLES)}")
         else:
             for name in BATCH_TABLES:
